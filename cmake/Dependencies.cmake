@@ -1,0 +1,17 @@
+# Every dependency is a Debian 12 package; scripts/install-deps installs them all.
+# Why each one is here: docs/architecture.md, "Dependencies".
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+find_package(tomlplusplus REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+if(STRIKEOUT_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(STRIKEOUT_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

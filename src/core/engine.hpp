@@ -1,0 +1,79 @@
+// The detector: counts events per rule and key in exact sliding windows and decides strikes, bans and
+// unbans. Pure: no clocks (time comes with each event and with advance()), no I/O, no threads.
+// One Engine is driven by one thread (the daemon's event loop, or replay).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/decision.hpp"
+#include "core/event.hpp"
+#include "core/policy.hpp"
+
+namespace strikeout::core {
+
+struct EngineStats {
+  std::uint64_t events[3] = {0, 0, 0};   // by EventKind, after duplicate removal
+  std::uint64_t duplicates = 0;          // second reports of one failure, not counted
+  std::uint64_t allowlisted = 0;         // events from allowlisted sources (counted, never punished)
+  std::uint64_t while_banned = 0;        // events from sources already banned
+  std::uint64_t too_late = 0;            // events older than the reorder tolerance, not counted
+  std::uint64_t evictions = 0;           // tracked keys dropped at the memory cap
+  std::uint64_t tracked_keys = 0;        // keys with live window state, all rules
+  std::uint64_t memory_bytes = 0;        // bytes held by window state (tables included)
+  std::uint64_t active_bans = 0;
+  std::uint64_t bans_total = 0;
+  std::uint64_t strikes_total = 0;
+};
+
+struct BanInfo {
+  Prefix target;
+  std::string rule;
+  RuleAction action = RuleAction::Ban;
+  Time since{};
+  Time until{};
+  std::uint32_t count = 0;    // evidence that caused it
+  std::uint32_t offence = 1;  // escalation step
+  std::string reason;
+};
+
+enum class OperatorResult : std::uint8_t { Done, Allowlisted, NotBanned, Invalid };
+
+class Engine {
+ public:
+  explicit Engine(Policy policy);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Counts one event and emits, in order, the decisions it causes. First advances time to
+  // max(previous time, e.time), emitting Unban for bans that ended at or before it, so a sink sees
+  // decisions in time order. Events older than the newest time minus limits.reorder_tolerance are
+  // counted in stats().too_late and otherwise ignored.
+  void on_event(const Event& e, DecisionSink& sink);
+
+  // Moves time forward without an event: ends bans whose `until` <= now (Unban decisions, in order of
+  // `until`), and drops window entries that can no longer contribute to any rule.
+  void advance(Time now, DecisionSink& sink);
+
+  // Operator actions (CLI). ban() refuses allowlisted targets (and any prefix containing an
+  // allowlisted address) with Allowlisted; `duration` <= 0 is Invalid.
+  OperatorResult ban(const Prefix& target, Time now, Duration duration, const std::string& reason,
+                     DecisionSink& sink);
+  OperatorResult unban(const Prefix& target, Time now, DecisionSink& sink);
+
+  bool is_allowlisted(const Address& a) const;
+  std::vector<BanInfo> active_bans() const;   // ordered by `since`, then target
+  std::optional<BanInfo> ban_covering(const Address& a) const;
+  const EngineStats& stats() const;
+  const Policy& policy() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strikeout::core
