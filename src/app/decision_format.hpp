@@ -1,0 +1,40 @@
+// How decisions are written for people (log lines, replay's timeline) and for programs (JSON lines).
+// One place, so the daemon's log, `watch` and `replay` say the same thing in the recipe's words:
+//   SMTP_AUTH_FAIL: Strike 2: SRC=203.0.113.7 rule=auth-failures user="alice"
+//   SMTP_AUTH_REJECTED: Go AWAY: SRC=203.0.113.7 rule=auth-failures ban=20m until=... offence=1
+#pragma once
+
+#include <string>
+
+#include "core/decision.hpp"
+#include "core/engine.hpp"
+#include "core/policy.hpp"
+
+namespace strikeout::app {
+
+class DecisionFormatter {
+ public:
+  explicit DecisionFormatter(const core::Policy& policy) : policy_(policy) {}
+
+  // One line without a trailing newline, without a timestamp (the log or the caller adds it).
+  // Text an attacker chose (the username) is quoted and escaped.
+  std::string human(const core::Decision& d) const;
+
+  // One JSON object without a trailing newline. Fields (docs/replay.schema.json): time, action,
+  // address, rule, count, threshold (strike), until + ban_seconds + offence + extended (ban), user
+  // (when known), reason, sensor.
+  void append_json(std::string& out, const core::Decision& d) const;
+
+ private:
+  // The recipe's tag for the rule that made the decision: SMTP_AUTH_FAIL for failures,
+  // SMTP_CONN_RATE for connection counting, SMTP_AUTH_CAMPAIGN for username rules.
+  std::string_view tag_for(const std::string& rule) const;
+  const core::Rule* find_rule(const std::string& name) const;
+
+  const core::Policy& policy_;
+};
+
+// A ban as JSON (for the summary's active bans and for `list --json`).
+void append_ban_json(std::string& out, const core::BanInfo& ban);
+
+}  // namespace strikeout::app

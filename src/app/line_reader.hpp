@@ -1,0 +1,58 @@
+// Reads a log file line by line, fast: plain files through large read() calls, gzip files (detected by
+// their magic bytes, whatever their name) through zlib, and standard input ("-").
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strikeout::app {
+
+class LineReader {
+ public:
+  // Opens `path` ("-" for standard input). On failure returns nullopt and sets `error` to a message
+  // naming the file and the reason ("cannot read 'x.log': No such file or directory").
+  static std::unique_ptr<LineReader> open(const std::string& path, std::string& error);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // The next line without its "\n" (and without a "\r" before it). The view stays valid until the
+  // next call. Returns false at the end of input or on a read error (then error() is non-empty).
+  // A final line without a newline is returned too. Lines longer than kMaxLine are cut there; the
+  // rest of such a line is skipped and counted in long_lines().
+  bool next(std::string_view& line);
+
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return path_; }
+  // Modification time in seconds since the epoch (for a pipe: when it was last written).
+  std::optional<std::int64_t> mtime() const { return mtime_; }
+  bool is_pipe() const { return is_pipe_; }
+  std::uint64_t long_lines() const { return long_lines_; }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+
+  static constexpr std::size_t kMaxLine = 64 * 1024;
+
+ private:
+  LineReader() = default;
+  bool fill();  // reads more bytes after buf_[end_]; false at end of input or on error
+
+  std::string path_;
+  std::string error_;
+  int fd_ = -1;
+  void* gz_ = nullptr;  // gzFile when the input is gzip
+  std::vector<char> buf_;
+  std::size_t begin_ = 0;  // start of unread data
+  std::size_t end_ = 0;    // end of valid data
+  bool eof_ = false;
+  bool skipping_ = false;  // inside the rest of an over-long line
+  bool is_pipe_ = false;
+  std::optional<std::int64_t> mtime_;
+  std::uint64_t long_lines_ = 0;
+  std::uint64_t bytes_read_ = 0;
+};
+
+}  // namespace strikeout::app

@@ -1,0 +1,80 @@
+// strikeout: argument parsing and dispatch only. Every command lives in strikeout_app.
+//
+// Exit codes (docs/cli.md): 0 success; 1 the command failed (unreadable input, configuration errors,
+// daemon unreachable); 2 usage error (unknown option, malformed argument).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/commands.hpp"
+
+namespace {
+constexpr int kUsageError = 2;
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "strikeout: stops password guessing on SMTP AUTH. It reads mail logs (and later the wire),\n"
+      "counts failed logins per address, network and username in exact sliding windows, and bans\n"
+      "offenders in the kernel."};
+  app.set_version_flag("--version", std::string("strikeout ") + STRIKEOUT_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 the command failed, 2 usage error.\nRun 'strikeout COMMAND --help' for a command's options.");
+
+  // replay
+  strikeout::app::ReplayCommand replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "Run the engine over mail logs in their own time: what would have been banned, when and why.\n"
+      "Plain or gzip files, or '-' for standard input; several files are merged by time.");
+  replay_cmd->add_option("--config", replay.config_path,
+                         "Configuration file (default: the built-in default configuration)");
+  replay_cmd->add_flag("--json", replay.json, "One JSON object per line per decision, then a summary");
+  replay_cmd->add_option("--year", replay.year,
+                         "Year of the first syslog (RFC 3164) line; default: from each file's modification time")
+      ->check(CLI::Range(1970, 9999));
+  replay_cmd->add_option("--format", replay.format,
+                         "Log format of every file: auto (default), postfix, dovecot, exim, sendmail, "
+                         "opensmtpd, courier, cyrus, or a custom matcher's name");
+  replay_cmd->add_option("--top", replay.top, "Entries in the summary's top lists (default 10)")
+      ->check(CLI::Range(1, 10000));
+  replay_cmd->add_option("FILE", replay.files, "Log files, or '-' for standard input")->required();
+
+  // check-config
+  std::string check_path = strikeout::app::kDefaultConfigPath;
+  bool check_json = false;
+  auto* check_cmd = app.add_subcommand(
+      "check-config",
+      "Validate a configuration file and report every error at once (FILE:LINE:COLUMN: error: ...).");
+  check_cmd->add_option("FILE", check_path, "Configuration file")->capture_default_str();
+  check_cmd->add_flag("--json", check_json, "Errors as JSON lines");
+
+  // default-config
+  auto* default_cmd = app.add_subcommand("default-config", "Print the built-in default configuration.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageError;
+  }
+
+  if (replay_cmd->parsed()) {
+    replay.progress = isatty(STDERR_FILENO) == 1;
+    return strikeout::app::run_replay_command(replay, stdout, stderr);
+  }
+  if (check_cmd->parsed()) return strikeout::app::run_check_config(check_path, check_json, stdout, stderr);
+  if (default_cmd->parsed()) return strikeout::app::print_default_config(stdout);
+  return kUsageError;
+}

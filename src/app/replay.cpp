@@ -1,0 +1,375 @@
+#include "app/replay.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "app/decision_format.hpp"
+#include "app/line_reader.hpp"
+#include "app/text_escape.hpp"
+#include "core/engine.hpp"
+
+namespace strikeout::app {
+
+namespace {
+
+// Replay's hash seed is fixed so that the same input gives the same output byte for byte, even when
+// the engine's memory cap makes it evict keys. (The daemon seeds at random.)
+constexpr std::uint64_t kReplayHashSeed = 0x5354524b454f5554ULL;  // "STRKEOUT"
+
+// Distinct usernames remembered for the summary; beyond it they are counted as "(others)". Usernames
+// are attacker text: without a bound a hostile log could make the summary grow without end.
+constexpr std::size_t kMaxUsernames = 100'000;
+
+struct AddressHash {
+  std::size_t operator()(const core::Address& a) const {
+    return static_cast<std::size_t>(core::hash_address(a, kReplayHashSeed));
+  }
+};
+
+// Buffers output and writes it in large blocks: replay prints a line for most failures.
+class OutputBuffer {
+ public:
+  explicit OutputBuffer(std::FILE* f) : file_(f) { text_.reserve(1 << 20); }
+  ~OutputBuffer() { flush(); }
+  OutputBuffer(const OutputBuffer&) = delete;
+  OutputBuffer& operator=(const OutputBuffer&) = delete;
+  std::string& text() { return text_; }
+  void maybe_flush() {
+    if (text_.size() >= (1 << 20)) flush();
+  }
+  void flush() {
+    if (!text_.empty()) std::fwrite(text_.data(), 1, text_.size(), file_);
+    text_.clear();
+  }
+
+ private:
+  std::FILE* file_;
+  std::string text_;
+};
+
+struct Counters {
+  std::uint64_t lines = 0;
+  std::uint64_t event_lines = 0;
+  std::uint64_t no_event_lines = 0;
+  std::uint64_t unparsed_lines = 0;
+  std::uint64_t long_lines = 0;
+  std::map<std::string, std::uint64_t> by_kind_service;  // "auth-failure\tsubmission" -> n
+  std::unordered_map<core::Address, std::uint64_t, AddressHash> failures_by_address;
+  std::unordered_map<std::string, std::uint64_t> failures_by_user;
+  std::uint64_t other_users = 0;
+  std::map<std::string, std::uint64_t> bans_by_rule;
+  std::uint64_t strikes = 0;
+  std::uint64_t bans = 0;
+  std::uint64_t unbans = 0;
+};
+
+class ReplaySink final : public core::DecisionSink {
+ public:
+  ReplaySink(const core::Policy& policy, bool json, OutputBuffer& out, Counters& counters)
+      : formatter_(policy), json_(json), out_(out), counters_(counters) {}
+
+  void on_decision(const core::Decision& d) override {
+    std::string& text = out_.text();
+    if (json_) {
+      formatter_.append_json(text, d);
+    } else {
+      text += core::format_rfc3339(d.time);
+      text += "  ";
+      text += formatter_.human(d);
+    }
+    text += '\n';
+    out_.maybe_flush();
+    switch (d.kind) {
+      case core::DecisionKind::Strike: ++counters_.strikes; break;
+      case core::DecisionKind::Ban:
+        if (!d.extended) {
+          ++counters_.bans;
+          ++counters_.bans_by_rule[d.rule];
+        }
+        break;
+      case core::DecisionKind::Unban: ++counters_.unbans; break;
+    }
+  }
+
+ private:
+  DecisionFormatter formatter_;
+  bool json_;
+  OutputBuffer& out_;
+  Counters& counters_;
+};
+
+// One input with the event it is holding back until the merge takes it.
+struct Input {
+  std::unique_ptr<LineReader> reader;
+  std::unique_ptr<logs::LineDecoder> decoder;
+  std::size_t index = 0;
+  core::Event pending{};
+  bool has_pending = false;
+  bool done = false;
+};
+
+void count_event(const core::Event& e, Counters& c) {
+  std::string key(core::to_string(e.kind));
+  key += '\t';
+  key += e.service.empty() ? std::string_view("-") : e.service;
+  c.by_kind_service[key] += e.count;
+  if (e.kind != core::EventKind::AuthFailure) return;
+  c.failures_by_address[e.source] += e.count;
+  if (e.user.empty()) return;
+  // Usernames are compared case-insensitively everywhere in strikeout.
+  std::string user(e.user.substr(0, 256));
+  std::transform(user.begin(), user.end(), user.begin(),
+                 [](char ch) { return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch; });
+  auto it = c.failures_by_user.find(user);
+  if (it != c.failures_by_user.end()) {
+    it->second += e.count;
+  } else if (c.failures_by_user.size() < kMaxUsernames) {
+    c.failures_by_user.emplace(std::move(user), e.count);
+  } else {
+    c.other_users += e.count;
+  }
+}
+
+// Reads lines from `in` until one decodes to an event (kept in in.pending) or the input ends.
+void advance_input(Input& in, Counters& c) {
+  std::string_view line;
+  while (in.reader->next(line)) {
+    ++c.lines;
+    switch (in.decoder->decode(line, in.pending)) {
+      case logs::LineStatus::Event:
+        ++c.event_lines;
+        in.has_pending = true;
+        return;
+      case logs::LineStatus::NoEvent: ++c.no_event_lines; break;
+      case logs::LineStatus::Unparsed: ++c.unparsed_lines; break;
+    }
+  }
+  in.has_pending = false;
+  in.done = true;
+}
+
+template <typename Map>
+auto top_entries(const Map& map, std::size_t n) {
+  using Entry = std::pair<typename Map::key_type, std::uint64_t>;
+  std::vector<Entry> entries(map.begin(), map.end());
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  if (entries.size() > n) entries.resize(n);
+  return entries;
+}
+
+void write_summary_json(std::string& out, const Counters& c, const core::Engine& engine,
+                        std::size_t top) {
+  const auto& s = engine.stats();
+  out += fmt::format(
+      "{{\"action\":\"summary\",\"lines\":{{\"read\":{},\"with_event\":{},\"without_event\":{},"
+      "\"not_recognised\":{},\"too_long\":{}}}",
+      c.lines, c.event_lines, c.no_event_lines, c.unparsed_lines, c.long_lines);
+  out += ",\"events\":[";
+  bool first = true;
+  for (const auto& [key, n] : c.by_kind_service) {
+    const auto tab = key.find('\t');
+    out += fmt::format("{}{{\"kind\":\"{}\",\"service\":\"", first ? "" : ",", key.substr(0, tab));
+    append_json_escaped(out, key.substr(tab + 1));
+    out += fmt::format("\",\"count\":{}}}", n);
+    first = false;
+  }
+  out += fmt::format(
+      "],\"engine\":{{\"duplicates\":{},\"allowlisted\":{},\"while_banned\":{},\"too_late\":{},"
+      "\"evictions\":{}}}",
+      s.duplicates, s.allowlisted, s.while_banned, s.too_late, s.evictions);
+  out += fmt::format(",\"decisions\":{{\"strikes\":{},\"bans\":{},\"unbans\":{}}},\"bans_by_rule\":{{",
+                     c.strikes, c.bans, c.unbans);
+  first = true;
+  for (const auto& [rule, n] : c.bans_by_rule) {
+    out += first ? "\"" : ",\"";
+    append_json_escaped(out, rule);
+    out += fmt::format("\":{}", n);
+    first = false;
+  }
+  out += "},\"top_offenders\":[";
+  first = true;
+  for (const auto& [addr, n] : top_entries(c.failures_by_address, top)) {
+    out += fmt::format("{}{{\"address\":\"{}\",\"failures\":{}}}", first ? "" : ",", addr.to_string(), n);
+    first = false;
+  }
+  out += "],\"top_usernames\":[";
+  first = true;
+  for (const auto& [user, n] : top_entries(c.failures_by_user, top)) {
+    out += first ? "{\"user\":\"" : ",{\"user\":\"";
+    append_json_escaped(out, user);
+    out += fmt::format("\",\"failures\":{}}}", n);
+    first = false;
+  }
+  out += "],\"active_bans\":[";
+  first = true;
+  for (const auto& ban : engine.active_bans()) {
+    if (!first) out += ',';
+    append_ban_json(out, ban);
+    first = false;
+  }
+  out += "]}\n";
+}
+
+void write_summary_human(std::string& out, const Counters& c, const core::Engine& engine,
+                         std::size_t top) {
+  const auto& s = engine.stats();
+  out += "\nSummary\n";
+  out += fmt::format("  lines: {} read, {} with an event, {} without, {} not recognised", c.lines,
+                     c.event_lines, c.no_event_lines, c.unparsed_lines);
+  if (c.long_lines > 0) out += fmt::format(", {} cut at 64 KiB", c.long_lines);
+  out += '\n';
+  out += "  events by kind and service:\n";
+  for (const auto& [key, n] : c.by_kind_service) {
+    const auto tab = key.find('\t');
+    std::string service;
+    append_quoted(service, key.substr(tab + 1));
+    out += fmt::format("    {:<13} {:<14} {}\n", key.substr(0, tab), service, n);
+  }
+  out += fmt::format("  not counted: {} duplicate reports, {} from allowlisted sources, {} while banned, {} too late\n",
+                     s.duplicates, s.allowlisted, s.while_banned, s.too_late);
+  if (s.evictions > 0) out += fmt::format("  evicted at the memory cap: {} keys\n", s.evictions);
+  out += fmt::format("  decisions: {} strikes, {} bans, {} unbans\n", c.strikes, c.bans, c.unbans);
+  if (!c.bans_by_rule.empty()) {
+    out += "  bans by rule:\n";
+    for (const auto& [rule, n] : c.bans_by_rule) out += fmt::format("    {:<24} {}\n", rule, n);
+  }
+  if (!c.failures_by_address.empty()) {
+    out += "  top offenders (failures):\n";
+    for (const auto& [addr, n] : top_entries(c.failures_by_address, top)) {
+      out += fmt::format("    {:<40} {}\n", addr.to_string(), n);
+    }
+  }
+  if (!c.failures_by_user.empty()) {
+    out += "  top usernames (failures):\n";
+    for (const auto& [user, n] : top_entries(c.failures_by_user, top)) {
+      std::string quoted;
+      append_quoted(quoted, user);
+      out += fmt::format("    {:<40} {}\n", quoted, n);
+    }
+  }
+  const auto bans = engine.active_bans();
+  out += fmt::format("  active bans at the end: {}\n", bans.size());
+  for (const auto& ban : bans) {
+    out += fmt::format("    {:<40} rule={} until={} offence={}\n", ban.target.to_string(), ban.rule,
+                       core::format_rfc3339(ban.until), ban.offence);
+  }
+}
+
+// A year anchor for one input: --year if given, else the file's modification time.
+logs::YearAnchor anchor_for(const ReplayOptions& options, const LineReader& reader) {
+  if (options.year) return logs::YearAnchor::starting_in(*options.year);
+  return logs::YearAnchor::ending_at(core::from_seconds(reader.mtime().value_or(0)));
+}
+
+std::string sensor_name(const std::string& path) {
+  if (path == "-") return "stdin";
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
+  // Open every input first: an unreadable one is an error before anything is replayed.
+  std::vector<Input> inputs;
+  inputs.reserve(options.files.size());
+  for (std::size_t i = 0; i < options.files.size(); ++i) {
+    std::string error;
+    auto reader = LineReader::open(options.files[i], error);
+    if (!reader) {
+      fmt::print(err, "strikeout replay: {}\n", error);
+      return 1;
+    }
+    if (reader->is_pipe() && !options.year) {
+      fmt::print(err,
+                 "strikeout replay: warning: {} is a pipe: syslog lines without a year are dated from when "
+                 "it was written; give --year for output that does not depend on that\n",
+                 options.files[i] == "-" ? "standard input" : options.files[i]);
+    }
+    logs::DecoderOptions decoder_options;
+    decoder_options.format = options.format;
+    decoder_options.custom = options.custom;
+    decoder_options.zone = options.zone;
+    decoder_options.year = anchor_for(options, *reader);
+    decoder_options.sensor = sensor_name(options.files[i]);
+    auto decoder = logs::LineDecoder::create(std::move(decoder_options));
+    if (auto* message = std::get_if<std::string>(&decoder)) {
+      fmt::print(err, "strikeout replay: {}\n", *message);
+      return 1;
+    }
+    Input in;
+    in.reader = std::move(reader);
+    in.decoder = std::make_unique<logs::LineDecoder>(std::move(std::get<logs::LineDecoder>(decoder)));
+    in.index = i;
+    inputs.push_back(std::move(in));
+  }
+
+  core::Policy policy = options.policy;
+  policy.limits.hash_seed = kReplayHashSeed;
+  core::Engine engine(policy);
+  Counters counters;
+  OutputBuffer buffer(out);
+  ReplaySink sink(engine.policy(), options.json, buffer, counters);
+
+  const bool progress = options.progress;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  std::uint64_t next_progress_check = 1 << 18;
+  auto report_progress = [&](bool final_line) {
+    if (!progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!final_line && now - last_progress < std::chrono::milliseconds(500)) return;
+    last_progress = now;
+    const double secs = std::chrono::duration<double>(now - started).count();
+    fmt::print(err, "\rreplay: {} lines, {} events, {:.1f} s{}", counters.lines, counters.event_lines, secs,
+               final_line ? "\n" : "");
+    std::fflush(err);
+  };
+
+  for (auto& in : inputs) advance_input(in, counters);
+
+  // Merge by event time; equal times keep input order (file order on the command line, then line order).
+  for (;;) {
+    Input* next = nullptr;
+    for (auto& in : inputs) {
+      if (!in.has_pending) continue;
+      if (next == nullptr || in.pending.time < next->pending.time) next = &in;
+    }
+    if (next == nullptr) break;
+    count_event(next->pending, counters);
+    engine.on_event(next->pending, sink);
+    advance_input(*next, counters);
+    if (counters.lines >= next_progress_check) {
+      next_progress_check = counters.lines + (1 << 18);
+      report_progress(false);
+    }
+  }
+
+  int status = 0;
+  for (auto& in : inputs) {
+    counters.long_lines += in.reader->long_lines();
+    if (!in.reader->error().empty()) {
+      fmt::print(err, "strikeout replay: {}\n", in.reader->error());
+      status = 1;
+    }
+  }
+  report_progress(true);
+  if (options.json) {
+    write_summary_json(buffer.text(), counters, engine, options.top);
+  } else {
+    write_summary_human(buffer.text(), counters, engine, options.top);
+  }
+  buffer.flush();
+  std::fflush(out);
+  return status;
+}
+
+}  // namespace strikeout::app
