@@ -1,0 +1,16 @@
+# cmake -DINPUT=etc/strikeout.toml -DOUTPUT=default_config_text.cpp -P embed_default_config.cmake
+# Writes a C++ file whose default_config_text() returns INPUT's bytes unchanged, as a raw string.
+file(READ "${INPUT}" _text)
+string(FIND "${_text}" ")strikeout_toml\"" _clash)
+if(NOT _clash EQUAL -1)
+  message(FATAL_ERROR "${INPUT} contains the raw-string delimiter )strikeout_toml\"")
+endif()
+set(_out "// Generated from ${INPUT} by embed_default_config.cmake. Do not edit.\n")
+string(APPEND _out "#include \"config/loader.hpp\"\n\n")
+string(APPEND _out "namespace strikeout::config {\n\n")
+string(APPEND _out "namespace {\nconstexpr char kDefaultConfig[] = R\"strikeout_toml(")
+string(APPEND _out "${_text}")
+string(APPEND _out ")strikeout_toml\";\n}  // namespace\n\n")
+string(APPEND _out "std::string_view default_config_text() { return {kDefaultConfig, sizeof kDefaultConfig - 1}; }\n\n")
+string(APPEND _out "}  // namespace strikeout::config\n")
+file(WRITE "${OUTPUT}" "${_out}")
