@@ -5,10 +5,15 @@
 #include <variant>
 
 #include "app/replay.hpp"
-#include "app/text_escape.hpp"
+#include "report/text_escape.hpp"
 #include "config/loader.hpp"
 
 namespace strikeout::app {
+
+using report::append_json_escaped;
+using report::append_quoted;
+using report::append_ban_json;
+using report::DecisionFormatter;
 
 namespace {
 

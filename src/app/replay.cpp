@@ -10,12 +10,17 @@
 #include <memory>
 #include <unordered_map>
 
-#include "app/decision_format.hpp"
+#include "report/decision_format.hpp"
 #include "app/line_reader.hpp"
-#include "app/text_escape.hpp"
+#include "report/text_escape.hpp"
 #include "core/engine.hpp"
 
 namespace strikeout::app {
+
+using report::append_json_escaped;
+using report::append_quoted;
+using report::append_ban_json;
+using report::DecisionFormatter;
 
 namespace {
 

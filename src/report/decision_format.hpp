@@ -10,7 +10,7 @@
 #include "core/engine.hpp"
 #include "core/policy.hpp"
 
-namespace strikeout::app {
+namespace strikeout::report {
 
 class DecisionFormatter {
  public:
@@ -37,4 +37,4 @@ class DecisionFormatter {
 // A ban as JSON (for the summary's active bans and for `list --json`).
 void append_ban_json(std::string& out, const core::BanInfo& ban);
 
-}  // namespace strikeout::app
+}  // namespace strikeout::report

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace strikeout::app {
+namespace strikeout::report {
 
 // Appends `text` between double quotes: `"` and `\` are backslash-escaped, bytes below 0x20, 0x7f and
 // every byte >= 0x80 are written as \xNN. The result is plain printable ASCII on one line.
@@ -16,4 +16,4 @@ void append_quoted(std::string& out, std::string_view text);
 // always valid JSON.
 void append_json_escaped(std::string& out, std::string_view text);
 
-}  // namespace strikeout::app
+}  // namespace strikeout::report

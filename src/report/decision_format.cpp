@@ -1,12 +1,12 @@
-#include "app/decision_format.hpp"
+#include "report/decision_format.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
 
-#include "app/text_escape.hpp"
+#include "report/text_escape.hpp"
 
-namespace strikeout::app {
+namespace strikeout::report {
 
 const core::Rule* DecisionFormatter::find_rule(const std::string& name) const {
   for (const auto& rule : policy_.rules) {
@@ -115,4 +115,4 @@ void append_ban_json(std::string& out, const core::BanInfo& ban) {
   out += '}';
 }
 
-}  // namespace strikeout::app
+}  // namespace strikeout::report

@@ -1,8 +1,8 @@
-#include "app/text_escape.hpp"
+#include "report/text_escape.hpp"
 
 #include <cstdint>
 
-namespace strikeout::app {
+namespace strikeout::report {
 
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
@@ -90,4 +90,4 @@ void append_json_escaped(std::string& out, std::string_view text) {
   }
 }
 
-}  // namespace strikeout::app
+}  // namespace strikeout::report

@@ -1,0 +1,180 @@
+// `strikeout replay` end to end on real and crafted logs: golden output, counts checked independently
+// of the matchers, attacker text that must never choose the punished address, and errors.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "replay_support.hpp"
+
+namespace strikeout::app {
+namespace {
+
+using testing::capture_replay;
+using testing::json_lines;
+using testing::read_file;
+
+const std::string kSource = STRIKEOUT_SOURCE_DIR;
+const std::string kGolden = kSource + "/tests/app/golden/";
+const std::string kRealLogs = std::string(STRIKEOUT_FIXTURES_DIR) + "/real-logs/";
+const std::string kPostfix = kRealLogs + "postfix-3.7-submission-sasl.full.log";
+const std::string kDovecot = kRealLogs + "dovecot-2.3-auth.full.log";
+
+ReplayOptions golden_options(std::vector<std::string> files, bool json) {
+  auto cfg = testing::load_test_config(read_file(kGolden + "config.toml"));
+  ReplayOptions o = testing::options_from(cfg);
+  o.files = std::move(files);
+  o.json = json;
+  o.year = 2026;
+  return o;
+}
+
+// Compares with the golden file; STRIKEOUT_UPDATE_GOLDEN=1 rewrites it instead (review the diff!).
+void expect_golden(const std::string& actual, const std::string& name) {
+  const std::string path = kGolden + name;
+  if (std::getenv("STRIKEOUT_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  const std::string expected = read_file(path);
+  ASSERT_FALSE(expected.empty()) << path << " is missing; run with STRIKEOUT_UPDATE_GOLDEN=1";
+  EXPECT_EQ(actual, expected) << "replay output differs from " << path;
+}
+
+TEST(ReplayGolden, RealPostfixAndDovecotLogsJson) {
+  const auto c = capture_replay(golden_options({kPostfix, kDovecot}, true));
+  ASSERT_EQ(c.status, 0) << c.err;
+  expect_golden(c.out, "real-logs.jsonl");
+}
+
+TEST(ReplayGolden, MixedLogJsonAndHuman) {
+  const auto json = capture_replay(golden_options({kGolden + "mixed.log"}, true));
+  ASSERT_EQ(json.status, 0) << json.err;
+  expect_golden(json.out, "mixed.jsonl");
+  const auto human = capture_replay(golden_options({kGolden + "mixed.log"}, false));
+  ASSERT_EQ(human.status, 0) << human.err;
+  expect_golden(human.out, "mixed.txt");
+}
+
+TEST(Replay, SameInputGivesTheSameBytes) {
+  const auto a = capture_replay(golden_options({kPostfix, kDovecot}, true));
+  const auto b = capture_replay(golden_options({kPostfix, kDovecot}, true));
+  EXPECT_EQ(a.out, b.out);
+}
+
+// Counts every failure line of the real logs with plain string searches, independently of the
+// matchers, and checks replay counted exactly those and no connect/disconnect line as a failure.
+TEST(Replay, CountsEveryRealFailureLineAndNothingElse) {
+  std::uint64_t postfix_failures = 0;
+  std::uint64_t postfix_connects = 0;
+  {
+    std::ifstream in(kPostfix);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("authentication failed") != std::string::npos &&
+          line.find("Connection lost to authentication server") == std::string::npos) {
+        ++postfix_failures;
+      }
+      if (line.find("]: connect from ") != std::string::npos) ++postfix_connects;
+    }
+  }
+  std::uint64_t dovecot_failures = 0;
+  {
+    std::ifstream in(kDovecot);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("): Password mismatch") != std::string::npos ||
+          line.find("): unknown user") != std::string::npos) {
+        ++dovecot_failures;
+      }
+    }
+  }
+  ASSERT_GT(postfix_failures, 100U);
+  ASSERT_GT(dovecot_failures, 100U);
+
+  const auto c = capture_replay(golden_options({kPostfix, kDovecot}, true));
+  ASSERT_EQ(c.status, 0) << c.err;
+  const auto lines = json_lines(c.out);
+  const auto& summary = lines.back();
+  ASSERT_EQ(summary["action"], "summary");
+  std::uint64_t failures = 0;
+  std::uint64_t connects = 0;
+  std::uint64_t successes = 0;
+  for (const auto& e : summary["events"]) {
+    if (e["kind"] == "auth-failure") failures += e["count"].get<std::uint64_t>();
+    if (e["kind"] == "connect") connects += e["count"].get<std::uint64_t>();
+    if (e["kind"] == "auth-success") successes += e["count"].get<std::uint64_t>();
+  }
+  EXPECT_EQ(failures, postfix_failures + dovecot_failures);
+  EXPECT_EQ(connects, postfix_connects);
+  EXPECT_EQ(successes, 0U);
+  // Both servers report each failure: the engine pairs them, so most of Dovecot's are duplicates.
+  EXPECT_GT(summary["engine"]["duplicates"].get<std::uint64_t>(), dovecot_failures / 2);
+}
+
+// The mixed log holds usernames that contain "unknown[203.0.113.66]", "rip=203.0.113.66",
+// "relay=[203.0.113.66]" and a #012-escaped forged second line: that address is never punished,
+// and the real client 198.51.100.7 is.
+TEST(Replay, AttackerTextNeverChoosesTheAddress) {
+  const auto c = capture_replay(golden_options({kGolden + "mixed.log"}, true));
+  ASSERT_EQ(c.status, 0) << c.err;
+  std::set<std::string> banned;
+  for (const auto& j : json_lines(c.out)) {
+    if (j["action"] == "summary") continue;
+    EXPECT_EQ(j["address"].get<std::string>().find("203.0.113.66"), std::string::npos) << j.dump();
+    if (j["action"] == "ban") banned.insert(j["address"].get<std::string>());
+  }
+  EXPECT_TRUE(banned.count("198.51.100.7"));
+  EXPECT_TRUE(banned.count("2001:db8::66"));
+  EXPECT_FALSE(banned.count("192.0.2.10")) << "allowlisted";
+  EXPECT_FALSE(banned.count("203.0.113.20")) << "Connection lost to authentication server is not a failure";
+}
+
+TEST(Replay, GzipIsReadLikePlainText) {
+  const auto dir = std::filesystem::temp_directory_path() / ("strikeout-gz-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string gz_path = (dir / "postfix-3.7-submission-sasl.full.log").string();
+  const std::string text = read_file(kPostfix);
+  gzFile gz = gzopen(gz_path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  gzclose(gz);
+  auto plain_opts = golden_options({kPostfix}, true);
+  auto gz_opts = golden_options({gz_path}, true);
+  const auto plain = capture_replay(plain_opts);
+  const auto zipped = capture_replay(gz_opts);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(zipped.status, 0) << zipped.err;
+  EXPECT_EQ(zipped.out, plain.out);
+}
+
+TEST(Replay, UnreadableFileIsAnErrorNamingItAndNothingIsReplayed) {
+  const auto c = capture_replay(golden_options({kPostfix, "/nonexistent/mail.log"}, true));
+  EXPECT_EQ(c.status, 1);
+  EXPECT_NE(c.err.find("'/nonexistent/mail.log'"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("No such file or directory"), std::string::npos) << c.err;
+  EXPECT_TRUE(c.out.empty());
+}
+
+TEST(Replay, DirectoryIsAnErrorNamingIt) {
+  const auto c = capture_replay(golden_options({kRealLogs}, false));
+  EXPECT_EQ(c.status, 1);
+  EXPECT_NE(c.err.find("Is a directory"), std::string::npos) << c.err;
+}
+
+TEST(Replay, SeveralFilesAreMergedInTimeOrder) {
+  const auto c = capture_replay(golden_options({kDovecot, kPostfix, kGolden + "mixed.log"}, true));
+  ASSERT_EQ(c.status, 0) << c.err;
+  std::string previous;
+  for (const auto& j : json_lines(c.out)) {
+    if (j["action"] == "summary") continue;
+    const auto t = j["time"].get<std::string>();
+    EXPECT_LE(previous, t);
+    previous = t;
+  }
+}
+
+}  // namespace
+}  // namespace strikeout::app
