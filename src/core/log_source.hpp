@@ -40,7 +40,8 @@ struct FilePosition {
 
 // Where a journald source stands: the cursor of the last record delivered (sd_journal_get_cursor).
 struct JournalCursor {
-  std::string cursor;  // opaque text, "s=...;i=...;b=...;m=...;t=...;x=..."
+  std::string cursor;  // opaque text, "s=...;i=...;b=...;m=...;t=...;x=..."; empty: the journal held
+                       // no matching record when the source started, so resume from its head
 
   friend bool operator==(const JournalCursor&, const JournalCursor&) = default;
 };
@@ -131,6 +132,10 @@ class LogSource {
   virtual SourcePosition checkpoint() const = 0;
 
   virtual const SourceStats& stats() const = 0;
+
+  // Most sources are woken by fd() alone. journald on a file system without inotify asks to be looked
+  // at again within some time: the loop then calls read() after at most this long. nullopt: never.
+  virtual std::optional<Duration> wake_within() const { return std::nullopt; }
 };
 
 // Where positions are kept between runs, keyed by the source's name. Now a state file
