@@ -6,6 +6,7 @@
 
 #include "core/address.hpp"
 #include "core/event.hpp"
+#include "core/policy.hpp"  // RuleAction
 #include "core/time.hpp"
 
 namespace strikeout::core {

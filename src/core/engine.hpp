@@ -23,10 +23,18 @@ struct EngineStats {
   std::uint64_t too_late = 0;            // events older than the reorder tolerance, not counted
   std::uint64_t evictions = 0;           // tracked keys dropped at the memory cap
   std::uint64_t tracked_keys = 0;        // keys with live window state, all rules
-  std::uint64_t memory_bytes = 0;        // bytes held by window state (tables included)
+  std::uint64_t memory_bytes = 0;        // bytes held by all engine state (tables included)
   std::uint64_t active_bans = 0;
   std::uint64_t bans_total = 0;
   std::uint64_t strikes_total = 0;
+  // Added with the engine (backward compatible):
+  std::uint64_t bans_skipped_allowlisted = 0;  // thresholds reached on a network or source that
+                                               // contains an allowlisted address: no ban
+  std::uint64_t duplicates_unpaired = 0;  // reports not remembered for pairing (pairing table full)
+  std::uint64_t window_bytes = 0;         // part of memory_bytes held by the rules' windows
+                                          // (window tables and campaigns): / tracked_keys is the
+                                          // per-key figure of docs/engine.md
+  std::uint64_t expired_keys = 0;         // keys dropped because their window ran out (not evictions)
 };
 
 struct BanInfo {

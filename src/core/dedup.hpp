@@ -1,0 +1,65 @@
+// Pairing of one failure's several reports (Postfix and its Dovecot SASL backend both log it; later
+// the wire sensor sees the 535 too), so it counts once.
+//
+// The rule, as documented in docs/engine.md ("Duplicates"):
+//   - only auth-failure events take part;
+//   - a report pairs with an earlier, still unpaired report of the same source address from a
+//     DIFFERENT reporter, whose time is within `window` of its own, and whose username matches
+//     (ASCII case-insensitively; an unknown username on either side matches any);
+//   - pairing is one-to-one and first-come: the oldest eligible report is taken; the later report
+//     is the duplicate and is not counted;
+//   - two reports from the same reporter never pair: they are two attempts;
+//   - a summary (Event::count = N > 1, Dovecot's "auth failed, N attempts in S secs") counts N minus
+//     the single attempts from that address already counted in [t - S - window, t + window], each
+//     single subtracted by at most one summary.
+// Per address the filter keeps the last kRecords reports for `window` plus kSummaryLookback, in a
+// compact table that holds at most `max_addresses` addresses; when it is full a new address's report
+// is counted but not remembered (it can then not be paired), and that is counted in unremembered().
+#pragma once
+
+#include <cstdint>
+
+#include "core/address_table.hpp"
+#include "core/event.hpp"
+#include "core/time.hpp"
+
+namespace strikeout::core::detail {
+
+class DuplicateFilter {
+ public:
+  static constexpr std::size_t kRecords = 4;
+  // How far back a summary can subtract single attempts: Dovecot writes the summary when the
+  // session ends, and a session of failed logins is seconds to a minute long.
+  static constexpr Duration kSummaryLookback = std::chrono::minutes(2);
+
+  DuplicateFilter(Duration window, std::uint64_t seed, std::uint64_t max_addresses);
+
+  // How many of the attempts `e` (an auth-failure) reports are new: 0 when it is the second report
+  // of a failure already counted; for a summary, N minus the singles already counted.
+  std::uint32_t admit(const Event& e);
+  // Forgets reports older than the retention at `now`.
+  void sweep(Time now);
+
+  std::size_t addresses() const { return table_.size(); }
+  std::size_t memory_bytes() const { return table_.memory_bytes(); }
+  std::uint64_t unremembered() const { return unremembered_; }
+
+ private:
+  struct Record {
+    std::int64_t time_us;
+    std::uint32_t user_hash;
+    std::uint8_t reporter;
+    std::uint8_t flags;  // kUsed | kUserKnown | kPaired | kSummed
+    std::uint8_t pad[2];
+  };
+  static_assert(sizeof(Record) == 16);
+
+  Duration window_;
+  Duration retention_;
+  std::uint64_t seed_;
+  std::uint64_t max_addresses_;
+  std::uint64_t unremembered_ = 0;
+  AddressTable table_;
+};
+
+}  // namespace strikeout::core::detail
