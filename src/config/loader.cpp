@@ -33,7 +33,7 @@ constexpr std::int64_t kMaxHits = 1000;              // the engine stores up to 
 constexpr std::size_t kMaxPatterns = 32;             // per [[matcher]]
 constexpr std::size_t kMaxSocketPath = 107;          // sun_path is 108 bytes with its NUL
 constexpr core::Duration kMaxWithin = 7 * 24h;
-constexpr core::Duration kMaxBan = 365 * 24h;
+constexpr core::Duration kMaxBan = 52 * 7 * 24h;  // 52w
 constexpr core::Duration kDefaultBanMax = 7 * 24h;
 
 // Rule, matcher and source names: they appear in log lines, metrics labels and the store, so keep
@@ -450,7 +450,11 @@ class Loader {
         logs::CustomMatcherSpec one = spec;
         one.patterns = {*pattern};
         if (std::optional<std::string> problem = logs::validate_custom_matcher(one)) {
-          report_.at(node.source(), path, path + ": " + *problem);
+          // The logs layer names the matcher and the pattern (as "pattern 0", since it saw only this
+          // one); the diagnostic's path and position say both already, so keep only the reason.
+          const std::string preamble = "matcher '" + one.name + "', pattern 0 (\"" + *pattern + "\"): ";
+          if (problem->rfind(preamble, 0) == 0) problem->erase(0, preamble.size());
+          report_.at(node.source(), path, path + " is not usable: " + *problem);
         }
         spec.patterns.push_back(*pattern);
       }

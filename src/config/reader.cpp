@@ -93,7 +93,9 @@ std::string describe_type(const toml::node& node) {
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates) {
   if (word.size() > 64) return std::nullopt;
   std::optional<std::string> best;
-  std::size_t best_distance = 3;  // at most 2 edits
+  // At most 2 edits, or 3 for words of 8 characters or more ("auth-failed" for "auth-failure").
+  const std::size_t allowed = word.size() >= 8 ? 3 : 2;
+  std::size_t best_distance = allowed + 1;
   for (const std::string& c : candidates) {
     if (c.size() > 64) continue;
     const std::size_t dist = edit_distance(word, c);
@@ -195,7 +197,7 @@ std::optional<core::Duration> read_duration(Report& report, const toml::node& no
   if (*d < lo || *d > hi) {
     report.at(node.source(), path,
               path + " must be between " + core::format_duration(lo) + " and " + core::format_duration(hi) +
-                  ", not " + core::format_duration(*d));
+                  ", not " + quote(v->get()));
     return std::nullopt;
   }
   return d;
@@ -292,7 +294,8 @@ void Section::finish() {
     // Keys are shown in single quotes, as in "unknown key 'hit'": strip quote()'s double quotes but
     // keep its escaping, since a key may hold any character.
     const std::string quoted = quote(name);
-    std::string message = "unknown key '" + quoted.substr(1, quoted.size() - 2) + "' in " + title_;
+    std::string message = "unknown key '" + quoted.substr(1, quoted.size() - 2) + "' " +
+                          (path_.empty() ? "at the top level" : "in " + title_);
     if (auto near = closest(name, known_)) message += "; did you mean '" + *near + "'?";
     report_.at(key.source(), path_of(name), std::move(message));
   }

@@ -27,7 +27,8 @@ std::string quote(std::string_view text);
 std::string describe_type(const toml::node& node);
 
 // The closest of `candidates` to `word` (case-insensitive optimal string alignment distance), if it
-// is close enough to be a plausible typo: at most 2 edits, and fewer edits than the word is long.
+// is close enough to be a plausible typo: at most 2 edits (3 for words of 8 characters or more), and
+// fewer edits than the word is long.
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates);
 
 // Collects diagnostics for one file.
