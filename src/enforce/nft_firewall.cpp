@@ -333,6 +333,8 @@ struct NftFirewall::Impl {
         mode.copy_range = htonl(80);
         mode.copy_mode = NFULNL_COPY_PACKET;
         mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof mode, &mode);
+        // Deliver each hit at once instead of batching up to 100 of them for up to a second.
+        mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
       });
     if (err != 0)
       return "binding NFLOG group " + std::to_string(group) + " (rate-limit hits): " + errno_text(err) +
