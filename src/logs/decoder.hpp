@@ -39,6 +39,7 @@ class YearAnchor {
 
  private:
   enum class Mode : std::uint8_t { EndingAt, StartingIn };
+  YearAnchor(Mode mode, int year, unsigned month) : mode_(mode), year_(year), month_(month) {}
   Mode mode_ = Mode::EndingAt;
   int year_ = 1970;
   unsigned month_ = 1;  // EndingAt: the reference's month; StartingIn: the last month seen (0: none)

@@ -1,0 +1,129 @@
+// Small allocation-free scanning helpers shared by the header parser and the matchers.
+// Everything here works on std::string_view and never reads outside it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include "core/address.hpp"
+
+namespace strikeout::logs::detail {
+
+constexpr std::size_t npos = std::string_view::npos;
+
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_hex(char c) {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Characters that may appear in the text form of an IPv4 or IPv6 address (without zone ids).
+inline bool is_address_char(char c) { return is_hex(c) || c == ':' || c == '.'; }
+
+inline bool consume(std::string_view& s, std::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+inline bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Parses exactly `n` decimal digits at the start of `s`; nullopt when any is not a digit.
+inline std::optional<unsigned> fixed_digits(std::string_view s, std::size_t n) {
+  if (s.size() < n) return std::nullopt;
+  unsigned v = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!is_digit(s[i])) return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(s[i] - '0');
+  }
+  return v;
+}
+
+// A decimal number of 1..`max_digits` digits, all of `s`; nullopt for empty, non-digits or too long.
+inline std::optional<std::uint64_t> whole_number(std::string_view s, std::size_t max_digits = 19) {
+  if (s.empty() || s.size() > max_digits) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return v;
+}
+
+// A TCP port: 1..5 digits, value 0..65535, all of `s`.
+inline std::optional<std::uint16_t> port_number(std::string_view s) {
+  const auto v = whole_number(s, 5);
+  if (!v || *v > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(*v);
+}
+
+// The fast path for the common case: a dotted quad without leading zeros. Falls back to
+// core::Address::parse (inet_pton) for IPv6, so both give the same answer for every input.
+inline std::optional<core::Address> parse_address(std::string_view s) {
+  if (s.size() >= 7 && s.size() <= 15 && s.find(':') == npos) {
+    std::uint32_t value = 0;
+    std::size_t i = 0;
+    for (int octet = 0; octet < 4; ++octet) {
+      if (octet > 0) {
+        if (i >= s.size() || s[i] != '.') return std::nullopt;
+        ++i;
+      }
+      const std::size_t start = i;
+      unsigned part = 0;
+      while (i < s.size() && is_digit(s[i]) && i - start < 3) {
+        part = part * 10 + static_cast<unsigned>(s[i] - '0');
+        ++i;
+      }
+      const std::size_t len = i - start;
+      if (len == 0 || part > 255 || (len > 1 && s[start] == '0')) return std::nullopt;
+      value = (value << 8) | part;
+    }
+    if (i != s.size()) return std::nullopt;
+    return core::Address::from_v4(value);
+  }
+  if (s.size() < 2 || s.size() > 45) return std::nullopt;
+  for (char c : s) {
+    if (!is_address_char(c)) return std::nullopt;
+  }
+  return core::Address::parse(s);
+}
+
+// Position of the last occurrence of `needle` in `hay` that starts before `before`, or npos.
+inline std::size_t rfind_before(std::string_view hay, std::string_view needle, std::size_t before) {
+  if (before < needle.size()) return npos;
+  return hay.rfind(needle, before - needle.size());
+}
+
+}  // namespace strikeout::logs::detail
+
+namespace strikeout::logs::detail {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). `month` 1..12,
+// `day` 1..31; callers validate ranges first.
+constexpr std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2 ? 1 : 0;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto yoe = static_cast<unsigned>(year - era * 400);
+  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+constexpr bool is_leap_year(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+constexpr unsigned days_in_month(std::int64_t year, unsigned month) {
+  constexpr unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month == 2 && is_leap_year(year)) return 29;
+  return kDays[(month - 1) % 12];
+}
+
+// 0 = Sunday.
+constexpr unsigned weekday_from_days(std::int64_t days) {
+  return static_cast<unsigned>(days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6);
+}
+
+}  // namespace strikeout::logs::detail
