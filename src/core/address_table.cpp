@@ -71,6 +71,7 @@ void AddressTable::erase(std::size_t slot) {
 }
 
 void AddressTable::rehash(std::size_t new_capacity, const std::uint8_t* keep_mask) {
+  if (new_capacity < kMinCapacity) new_capacity = kMinCapacity;
   std::unique_ptr<std::uint8_t[]> old_ctrl = std::move(ctrl_);
   std::unique_ptr<std::byte[]> old_entries = std::move(entries_);
   const std::size_t old_capacity = capacity_;

@@ -27,6 +27,7 @@ class AddressTable {
  public:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
   static constexpr std::size_t kKeyBytes = 16;
+  static constexpr std::size_t kShrinkFloor = 64;
 
   // `payload_size` bytes follow each key; `seed` keys the hash (attackers choose the addresses).
   AddressTable(std::size_t payload_size, std::uint64_t seed);
@@ -76,14 +77,18 @@ class AddressTable {
 
 template <typename Keep>
 void AddressTable::retain(Keep keep) {
-  std::unique_ptr<std::uint8_t[]> mask(new std::uint8_t[capacity_]);
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < capacity_; ++i) {
-    mask[i] = (ctrl_[i] != 0 && keep(i)) ? 1 : 0;
-    kept += mask[i];
+  // Erase in place (no allocation): a backward shift only moves entries into the hole, at or after
+  // the slot being looked at, so re-examining that slot after an erase visits every entry at least
+  // once (an entry wrapped from the front may be asked twice: `keep` must be a pure predicate).
+  for (std::size_t i = 0; i < capacity_;) {
+    if (ctrl_[i] != 0 && !keep(i)) {
+      erase(i);
+    } else {
+      ++i;
+    }
   }
-  if (kept == size_ && capacity_for(kept) * 2 > capacity_) return;  // nothing to drop or shrink
-  rehash(capacity_for(kept), mask.get());
+  // Give memory back once the table is less than a quarter full.
+  if (capacity_ > kShrinkFloor && size_ * 4 < capacity_) rehash(capacity_for(size_), nullptr);
 }
 
 }  // namespace strikeout::core::detail

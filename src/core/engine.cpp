@@ -228,6 +228,7 @@ struct Engine::Impl {
   Time now{};
   Time next_sweep{};
   Duration sweep_interval{};
+  std::size_t dedup_after_sweep = 0;
   std::uint64_t evict_batch = 1;
   std::vector<std::int64_t> times;  // scratch for one window, sized for the largest rule
   std::string reason_buf;
@@ -241,7 +242,7 @@ Engine::Impl::Impl(Policy p)
       bans(16, PrefixHash{policy.limits.hash_seed}),
       history(16, PrefixHash{policy.limits.hash_seed}) {
   const Duration tolerance = std::max(policy.limits.reorder_tolerance, Duration::zero());
-  Duration shortest = std::chrono::minutes(5);
+  Duration shortest = std::chrono::hours(1);
   std::size_t most_slots = 1;
   for (std::size_t i = 0; i < policy.rules.size(); ++i) {
     RuleState rs;
@@ -269,7 +270,9 @@ Engine::Impl::Impl(Policy p)
     rules.push_back(std::move(rs));
   }
   for (const auto& net : policy.allowlist) allow.push_back(make_allowed(net));
-  sweep_interval = std::max<Duration>(shortest, std::chrono::seconds(10));
+  // Stale keys are dropped every shortest window (at least a minute, at most an hour): a key is
+  // then at most about two windows old, and the O(keys) pass costs little per event.
+  sweep_interval = std::max<Duration>(shortest, std::chrono::minutes(1));
   evict_batch = std::max<std::uint64_t>(1, policy.limits.max_tracked_keys / 64);
   times.resize(most_slots + 1);
   scratch.rule.reserve(64);
@@ -293,17 +296,29 @@ void Engine::Impl::advance_to(Time t, DecisionSink& sink) {
   if (now >= next_sweep) {
     sweep();
     next_sweep = now + sweep_interval;
+  } else if (dedup.addresses() > 2 * dedup_after_sweep + 1024) {
+    // The pairing state lives for seconds, the windows for minutes: between sweeps, the duplicate
+    // filter is swept alone whenever it has doubled, so it stays near its live size at an
+    // amortised O(1) per report.
+    dedup.sweep(now);
+    dedup_after_sweep = dedup.addresses();
   }
 }
 
-// Ends every ban whose `until` <= now, in order of `until` (then target). Heap entries of bans that
-// were extended or lifted since are stale and skipped.
+// Ends every ban whose `until` <= now, in order of `until` (then target).
 void Engine::Impl::expire(DecisionSink& sink) {
   while (!expiries.empty() && expiries.top().until <= now) {
     const Expiry x = expiries.top();
     expiries.pop();
     auto it = bans.find(x.target);
-    if (it == bans.end() || it->second.info.until != x.until) continue;
+    if (it == bans.end()) continue;  // lifted by the operator
+    if (it->second.info.until > x.until) {
+      // Extended since this entry was queued: queue its new end (one entry per ban, so re-tags
+      // cost no heap growth).
+      expiries.push(Expiry{it->second.info.until, x.target});
+      continue;
+    }
+    if (it->second.info.until != x.until) continue;  // an operator ban replaced it
     end_ban(it, x.until, "ban ended", sink);
   }
 }
@@ -311,6 +326,7 @@ void Engine::Impl::expire(DecisionSink& sink) {
 void Engine::Impl::sweep() {
   drop_stale();
   dedup.sweep(now);
+  dedup_after_sweep = dedup.addresses();
   for (auto it = history.begin(); it != history.end();) {
     if (now > it->second.last_end + it->second.forget_after && !bans.contains(it->first)) {
       it = history.erase(it);
@@ -569,6 +585,7 @@ void Engine::Impl::end_ban(std::unordered_map<Prefix, BanState, PrefixHash>::ite
   d.offence = b.info.offence;
   d.reason.assign(why);
   d.reporter = b.rule < 0 ? Reporter::Operator : Reporter::Custom;
+  if (auto h = history.find(b.info.target); h != history.end()) h->second.last_end = b.info.until;
   add_ban_length(b.info.target, -1);
   bans.erase(it);
   sink.on_decision(d);
@@ -584,9 +601,8 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
   if (!rs.rule.extend_on_retry) return;
   const Time until = std::min(std::max(ban.info.until, e.time + ban.length), ban.max_until);
   if (until <= ban.info.until) return;
-  ban.info.until = until;
-  expiries.push(Expiry{until, ban.info.target});
-  if (auto h = history.find(ban.info.target); h != history.end()) h->second.last_end = until;
+  ban.info.until = until;  // its queued expiry re-queues itself at the new end (expire());
+                           // the offence history learns the final end in end_ban()
   Decision& d = fresh(DecisionKind::Ban, e.time, ban.info.target, ban.info.rule);
   d.action = ban.info.action;
   d.count = ban.info.count;
