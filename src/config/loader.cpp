@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <utility>
 
@@ -130,6 +131,17 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
   }
   if (port == 0 || port > 65535) return std::nullopt;
   return Endpoint{*address, static_cast<std::uint16_t>(port)};
+}
+
+// logs::validate_custom_matcher() promises not to throw; should it break that promise on some
+// pattern, the configuration must still not crash on the operator's file: the pattern is refused.
+std::optional<std::string> validate_pattern(const logs::CustomMatcherSpec& spec) {
+  try {
+    return logs::validate_custom_matcher(spec);
+  } catch (const std::exception& e) {
+    return std::string("the pattern could not be compiled (") + e.what() +
+           "); this is a bug in strikeout, please report it with the pattern";
+  }
 }
 
 class Loader {
@@ -449,7 +461,7 @@ class Loader {
         if (!pattern) continue;
         logs::CustomMatcherSpec one = spec;
         one.patterns = {*pattern};
-        if (std::optional<std::string> problem = logs::validate_custom_matcher(one)) {
+        if (std::optional<std::string> problem = validate_pattern(one)) {
           // The logs layer names the matcher and the pattern (as "pattern 0", since it saw only this
           // one); the diagnostic's path and position say both already, so keep only the reason.
           const std::string preamble = "matcher '" + one.name + "', pattern 0 (\"" + *pattern + "\"): ";

@@ -394,6 +394,19 @@ regex = 'x <HOST>'
   EXPECT_EQ(d.size(), 3U);
 }
 
+// Regression (found by fuzz_config_load): <HOST> inside a character class compiles to a pattern
+// without the host group, and the matcher compiler threw instead of answering. The loader must refuse
+// the pattern at its position, never crash.
+TEST(ConfigMistakes, HostPlaceholderInsideACharacterClassIsRefused) {
+  const auto d = errors_of(std::string(kValidRule) + R"(
+[[matcher]]
+name = "relay"
+regex = 'relay denied(for [<HOST> user=<USER>'
+)");
+  EXPECT_TRUE(has_error(d, 9, 9, "matcher[1].regex is not usable: "));
+  EXPECT_EQ(d.size(), 1U);
+}
+
 TEST(CheckConfig, ReportsNothingForAGoodFileAndEverythingForABadOne) {
   TempDir dir;
   const auto good = dir.write("good.toml", kValidRule);
