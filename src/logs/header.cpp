@@ -140,7 +140,7 @@ bool parse_iso(std::string_view& s, const TimeZone& zone, core::Time& out) {
 }
 
 std::string_view next_token(std::string_view& s) {
-  const auto sp = s.find(' ');
+  const auto sp = find_char(s, ' ');
   std::string_view tok = s.substr(0, sp);
   s.remove_prefix(sp == npos ? s.size() : sp + 1);
   return tok;
@@ -148,7 +148,7 @@ std::string_view next_token(std::string_view& s) {
 
 // After an RFC 3164 or ISO timestamp and its space: "host tag: msg" or host-less "tag: msg".
 void parse_host_tag(std::string_view rest, Header& out) {
-  std::string_view first = rest.substr(0, rest.find(' '));
+  std::string_view first = rest.substr(0, find_char(rest, ' '));
   if (!first.empty() && first.back() == ':') {  // host-less (Dovecot's log_path, some journal exports)
     split_tag(first.substr(0, first.size() - 1), out.program, out.pid);
     rest.remove_prefix(first.size());
@@ -157,7 +157,7 @@ void parse_host_tag(std::string_view rest, Header& out) {
     return;
   }
   out.host = next_token(rest);
-  const std::string_view tag = rest.substr(0, rest.find(' '));
+  const std::string_view tag = rest.substr(0, find_char(rest, ' '));
   if (!tag.empty() && tag.back() == ':') {
     split_tag(tag.substr(0, tag.size() - 1), out.program, out.pid);
     rest.remove_prefix(tag.size());
@@ -291,11 +291,12 @@ bool parse_exim(std::string_view s, const TimeZone& zone, Header& out) {
 
 void split_tag(std::string_view tag, std::string_view& program, std::uint32_t& pid) {
   pid = 0;
-  const auto open = tag.find_first_of("[(<");
+  std::size_t open = 0;
+  while (open < tag.size() && tag[open] != '[' && tag[open] != '(' && tag[open] != '<') ++open;
   program = tag.substr(0, open);
-  if (open == npos) return;
+  if (open == tag.size()) return;
   const char close = tag[open] == '[' ? ']' : tag[open] == '(' ? ')' : '>';
-  const auto end = tag.find(close, open + 1);
+  const auto end = find_char(tag, close, open + 1);
   if (end == npos) return;
   if (const auto v = whole_number(tag.substr(open + 1, end - open - 1), 10); v && *v <= 0xffffffffU) {
     pid = static_cast<std::uint32_t>(*v);

@@ -39,10 +39,13 @@ void set_event(Event& out, EventKind kind, const core::Address& address, Reporte
 // and removes it. NAME is a verified hostname or "unknown": Postfix never writes '[' or ' ' in it, so
 // the first '[' opens the address the server wrote.
 bool postfix_namaddr(std::string_view& s, core::Address& addr, std::uint16_t& port) {
-  const auto open = s.find('[');
-  if (open == 0 || open == npos) return false;
-  if (s.substr(0, open).find(' ') != npos) return false;
-  const auto close = s.find(']', open + 1);
+  std::size_t open = 0;
+  while (open < s.size() && s[open] != '[') {
+    if (s[open] == ' ') return false;
+    ++open;
+  }
+  if (open == 0 || open == s.size()) return false;
+  const auto close = find_char(s, ']', open + 1);
   if (close == npos) return false;
   const auto a = parse_address(s.substr(open + 1, close - open - 1));
   if (!a) return false;
@@ -63,14 +66,14 @@ bool postfix_namaddr(std::string_view& s, core::Address& addr, std::uint16_t& po
 // "postfix/submission/smtpd" -> "submission"; "postfix/smtpd", "postfix-out/smtpd" -> "smtp".
 // Returns false for Postfix programs other than smtpd (qmgr, cleanup, smtp, ...).
 bool postfix_service(std::string_view program, std::string_view& service) {
-  const auto last = program.rfind('/');
-  if (last == npos || program.substr(last + 1) != "smtpd") return false;
-  const auto first = program.find('/');
-  if (first == last) {
-    service = "smtp";
+  if (!ends_with(program, "/smtpd")) return false;
+  const std::size_t last = program.size() - 6;
+  std::size_t prev = last;
+  while (prev > 0 && program[prev - 1] != '/') --prev;
+  if (prev == 0) {
+    service = "smtp";  // "postfix/smtpd": prev stopped at the start, there is no middle part
   } else {
-    const auto prev = program.rfind('/', last - 1);
-    service = program.substr(prev + 1, last - prev - 1);
+    service = program.substr(prev, last - prev);
   }
   return true;
 }
