@@ -110,7 +110,12 @@ void JournalSource::position_at_start() {
         position_ = core::JournalCursor{cursor};
         std::free(cursor);
       }
+      return;
     }
+    // Nothing matches yet, so whatever matches later is new: read from the head. (Staying at the
+    // tail is wrong with libsystemd 252: the first sd_journal_next() after records arrive jumps to
+    // the newest of them, skipping the others. Seen in this project's journald test.)
+    sd_journal_seek_head(journal_);
   };
   if (!options_.cursor) {
     at_tail();
