@@ -89,7 +89,10 @@ BanSet BanSet::for_prefix(const core::Prefix& p, bool tarpit) {
 std::string BanSet::name() const {
   std::string n = tarpit ? "tarpit" : "ban";
   n += v4 ? "4" : "6";
-  if (!is_host()) n += "_" + std::to_string(length);
+  if (!is_host()) {
+    n += '_';
+    n += std::to_string(length);
+  }
   return n;
 }
 
@@ -177,7 +180,9 @@ std::string setup_script(const NftOptions& o, const std::set<BanSet>& sets,
                               " burst " + std::to_string(rl.burst) + " packets";
     std::string tail = " counter name rate_limited";
     if (o.nflog_group) tail += " log prefix \"strikeout rate-limit \" group " + std::to_string(*o.nflog_group);
-    tail += " " + verdict_text(o) + "\n";
+    tail += ' ';
+    tail += verdict_text(o);
+    tail += '\n';
     s += "add rule " + t + " input ct state new update @rate4 { ip saddr " + limit + " }" + tail;
     // IPv6 sources are limited per /64: one host usually holds a whole /64.
     s += "add rule " + t + " input ct state new update @rate6 { ip6 saddr & ffff:ffff:ffff:ffff:: " + limit +
