@@ -86,7 +86,13 @@ SmtpSession::SmtpSession(bool at_line_start)
 
 SmtpSession::~SmtpSession() {
   wipe(line_);
-  wipe(user_);
+  for (auto& u : auth_users_) wipe(u);
+}
+
+std::size_t SmtpSession::heap_bytes() const {
+  std::size_t n = line_.capacity() + auth_users_.capacity() * sizeof(std::string);
+  for (const auto& u : auth_users_) n += u.capacity() > 15 ? u.capacity() : 0;
+  return n;
 }
 
 void SmtpSession::server_gap() {
@@ -103,7 +109,9 @@ void SmtpSession::client_gap() {
   // What the lost bytes said is unknown: the reply that follows may answer a command we did not see.
   pending_lost_ = true;
   stage_ = AuthStage::None;
-  wipe(user_);
+  current_named_ = false;
+  for (auto& u : auth_users_) wipe(u);
+  auth_users_.clear();
 }
 
 void SmtpSession::server_bytes(std::span<const std::uint8_t> bytes, const ReplyPatterns& patterns,
@@ -158,7 +166,7 @@ void SmtpSession::on_reply_head(const ReplyPatterns& patterns, SessionListener& 
     if (pending_count_ > 0 && !pending_lost_) {
       const Command oldest = pending_[pending_head_];
       if (oldest == Command::Data && code == 354) in_message_ = true;
-      if (oldest == Command::Auth) return;  // 334: the exchange goes on
+      if (oldest == Command::Auth || oldest == Command::AuthUnnamed) return;  // 334: the exchange goes on
     }
     if (!failure && !success) return;
   } else if (pending_count_ > 0) {
@@ -168,10 +176,16 @@ void SmtpSession::on_reply_head(const ReplyPatterns& patterns, SessionListener& 
     --pending_count_;
   }
 
-  if (known && answered == Command::Auth) {
-    if (failure || success) l.on_auth_result(failure, user_);
-    stage_ = AuthStage::None;
-    wipe(user_);
+  if (known && (answered == Command::Auth || answered == Command::AuthUnnamed)) {
+    std::string user;
+    if (answered == Command::Auth && !auth_users_.empty()) {
+      user = std::move(auth_users_.front());
+      auth_users_.erase(auth_users_.begin());
+      if (auth_users_.empty()) current_named_ = false;
+    }
+    if (failure || success) l.on_auth_result(failure, user);
+    wipe(user);
+    if (pending_count_ == 0) stage_ = AuthStage::None;
     return;
   }
   if (failure || success) l.on_auth_result(failure, {});
@@ -179,7 +193,8 @@ void SmtpSession::on_reply_head(const ReplyPatterns& patterns, SessionListener& 
   if (starttls && code == 220) {
     encrypted_ = true;
     wipe(line_);
-    wipe(user_);
+    for (auto& u : auth_users_) wipe(u);
+    auth_users_.clear();
     l.on_encrypted();
   }
 }
@@ -263,8 +278,9 @@ void SmtpSession::on_client_line(SessionListener& /*l*/) {
   std::string_view rest(line_);
   const std::string_view verb = next_word(rest);
   if (iequals(verb, "AUTH")) {
-    push_command(Command::Auth);
-    wipe(user_);
+    current_named_ = auth_users_.size() < kMaxPendingAuth && pending_count_ < pending_.size();
+    if (current_named_) auth_users_.emplace_back();
+    push_command(current_named_ ? Command::Auth : Command::AuthUnnamed);
     const std::string_view mechanism = next_word(rest);
     const std::string_view initial = next_word(rest);
     if (iequals(mechanism, "PLAIN")) {
@@ -312,9 +328,9 @@ void SmtpSession::decode_plain(std::string_view b64) {
     const std::string_view text(buf.data(), n);
     const std::size_t first = text.find('\0');
     const std::size_t second = first == std::string_view::npos ? first : text.find('\0', first + 1);
-    if (second != std::string_view::npos) {
-      wipe(user_);
-      user_.assign(text.substr(first + 1, std::min(second - first - 1, kMaxWireUsername)));
+    if (second != std::string_view::npos && current_named_) {
+      wipe(auth_users_.back());
+      auth_users_.back().assign(text.substr(first + 1, std::min(second - first - 1, kMaxWireUsername)));
     }
   }
   explicit_bzero(buf.data(), buf.size());
@@ -323,9 +339,9 @@ void SmtpSession::decode_plain(std::string_view b64) {
 void SmtpSession::decode_login_user(std::string_view b64) {
   std::array<char, kMaxCommandLine> buf;
   std::size_t n = 0;
-  if (decode_base64(b64, buf.data(), buf.size(), n)) {
-    wipe(user_);
-    user_.assign(buf.data(), std::min(n, kMaxWireUsername));
+  if (decode_base64(b64, buf.data(), buf.size(), n) && current_named_) {
+    wipe(auth_users_.back());
+    auth_users_.back().assign(buf.data(), std::min(n, kMaxWireUsername));
   }
   explicit_bzero(buf.data(), buf.size());
 }

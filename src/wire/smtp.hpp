@@ -82,10 +82,13 @@ class SmtpSession {
 
   bool encrypted() const { return encrypted_; }
   // Bytes held for this session beyond sizeof(SmtpSession) (the client line buffer's capacity).
-  std::size_t heap_bytes() const { return line_.capacity(); }
+  std::size_t heap_bytes() const;
 
  private:
-  enum class Command : std::uint8_t { Other, Auth, StartTls, Data };
+  // Auth: an AUTH whose username is the front of auth_users_; AuthUnnamed: more AUTH commands were
+  // pipelined than we keep usernames for.
+  enum class Command : std::uint8_t { Other, Auth, AuthUnnamed, StartTls, Data };
+  static constexpr std::size_t kMaxPendingAuth = 4;
   enum class AuthStage : std::uint8_t {
     None,           // no AUTH in progress
     PlainResponse,  // AUTH PLAIN sent without initial response: the next client line is the response
@@ -120,7 +123,10 @@ class SmtpSession {
   std::uint8_t pending_count_ = 0;
   bool pending_lost_ = false;  // the ring overflowed: which reply answers what is no longer known
   AuthStage stage_ = AuthStage::None;
-  std::string user_;           // username of the AUTH in progress (attacker text, bounded)
+  // Usernames of the AUTH commands not answered yet, oldest first (attacker text, bounded; usually
+  // one). The AUTH being sent now is the last one when current_named_ is true.
+  std::vector<std::string> auth_users_;
+  bool current_named_ = false;
   bool encrypted_ = false;
 };
 
