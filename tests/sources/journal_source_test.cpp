@@ -139,8 +139,9 @@ class JournalSourceTest : public ::testing::Test {
   // What Postfix writes through syslog(3) to /dev/log.
   void syslog(const std::string& line) { send_to("dev-log", line); }
 
+  // Opens a source on the test journal and makes the daemon's first read() into `sink`.
   std::unique_ptr<JournalSource> open(std::vector<std::string> matches,
-                                      std::optional<std::string> cursor = std::nullopt) {
+                                      std::optional<std::string> cursor, Collector& sink) {
     JournalSourceOptions options;
     options.name = "journal";
     options.directory = journal_dir_;
@@ -152,8 +153,12 @@ class JournalSourceTest : public ::testing::Test {
       return nullptr;
     }
     auto source = std::move(std::get<std::unique_ptr<JournalSource>>(opened));
-    source->read(sink_, 1000);
+    source->read(sink, 1000);
     return source;
+  }
+  std::unique_ptr<JournalSource> open(std::vector<std::string> matches,
+                                      std::optional<std::string> cursor = std::nullopt) {
+    return open(std::move(matches), std::move(cursor), sink_);
   }
 
   // Waits for the source's fd and reads until `count` records in all were delivered.
@@ -174,9 +179,9 @@ class JournalSourceTest : public ::testing::Test {
   // Makes sure journald has written `message` before the test goes on (a source opened later at the
   // tail must not see it): reads the journal from its head until it shows up.
   void wait_written(const std::string& message) {
-    auto probe = open({"MESSAGE=" + message}, std::string());
-    ASSERT_TRUE(probe);
     Collector probe_sink;
+    auto probe = open({"MESSAGE=" + message}, std::string(), probe_sink);
+    ASSERT_TRUE(probe);
     wait_for(*probe, probe_sink, 1);
   }
 
@@ -189,7 +194,6 @@ class JournalSourceTest : public ::testing::Test {
 TEST_F(JournalSourceTest, StartsAtTheTailAndDeliversOnlyMatchingRecordsWithTheirFields) {
   native("postfix/smtpd", "old: written before the source started");
   wait_written("old: written before the source started");
-  sink_ = Collector{};
   source_ = open({"SYSLOG_IDENTIFIER=postfix/smtpd", "SYSLOG_IDENTIFIER=dovecot"});
   ASSERT_TRUE(source_);
   native("postfix/smtpd", "warning: unknown[203.0.113.7]: SASL LOGIN authentication failed: x", 101);
@@ -252,7 +256,6 @@ TEST_F(JournalSourceTest, EmptyCursorMeansTheJournalHadNothingYetAndReadsFromIts
 TEST_F(JournalSourceTest, UnusableCursorIsNoticedAndReadingStartsAtTheTail) {
   native("postfix/smtpd", "before");
   wait_written("before");
-  sink_ = Collector{};
   source_ = open({"SYSLOG_IDENTIFIER=postfix/smtpd"}, std::string("not a cursor"));
   ASSERT_TRUE(source_);
   ASSERT_EQ(sink_.notices.size(), 1U);
