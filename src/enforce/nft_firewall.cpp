@@ -442,7 +442,13 @@ core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_o
     if (!m.sets.contains(s) && std::find(new_sets.begin(), new_sets.end(), s) == new_sets.end())
       new_sets.push_back(s);
   };
-  for (const auto& b : add_or_extend) {
+  // One operation per element and batch: the same element twice would be deleted twice (ENOENT,
+  // the whole batch refused). The last word on a target counts; lifting it beats banning it.
+  std::set<core::Prefix> lifted(remove.begin(), remove.end());
+  std::map<core::Prefix, core::FirewallBan> latest;
+  for (const auto& b : add_or_extend)
+    if (!lifted.contains(b.target)) latest[b.target] = b;
+  for (const auto& [target, b] : latest) {
     if (b.until <= now) continue;
     const unsigned min_len = b.target.is_v4() ? m.options.min_prefix4 : m.options.min_prefix6;
     if (b.target.length() < min_len) {
@@ -462,7 +468,7 @@ core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_o
     if (m.sets.contains(other)) take[other].push_back(b.target);  // a ban turned tarpit, or back
     newly_banned.push_back(b.target);
   }
-  for (const auto& p : remove)
+  for (const auto& p : lifted)
     for (bool tarpit : {false, true})
       if (const BanSet s = BanSet::for_prefix(p, tarpit); m.sets.contains(s)) take[s].push_back(p);
 

@@ -262,6 +262,19 @@ TEST_F(NftFirewallTest, UnbanRemovesAndLiftingAnAbsentBanIsNoError) {
   EXPECT_TRUE(listed(*fw).empty());
 }
 
+TEST_F(NftFirewallTest, OneChangeNamingATargetTwiceKeepsTheLastWordAndLiftingWins) {
+  auto fw = open(options());
+  const core::FirewallBan bans[] = {{P("198.51.100.7"), kNow + 600s, false},
+                                    {P("198.51.100.7"), kNow + 900s, false},
+                                    {P("198.51.100.8"), kNow + 600s, false}};
+  const core::Prefix lift[] = {P("198.51.100.8"), P("198.51.100.8")};
+  const auto r = fw->apply(bans, lift, kNow);
+  ASSERT_TRUE(r.ok) << r.error;
+  const auto got = listed(*fw);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_GT(got[0].until, kNow + 890s);
+}
+
 TEST_F(NftFirewallTest, BanStopsProtectedPortsOnlyAndOnlyTheBannedSource) {
   auto fw = open(options());
   auto smtp = listen_on("192.0.2.1", 25);
