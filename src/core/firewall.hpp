@@ -34,7 +34,9 @@ struct FirewallBan {
 // nothing): the caller logs `error`, counts it and tries again later with the same bans.
 struct FirewallResult {
   bool ok = true;
-  std::string error;                 // what failed and why, for the log; empty when ok
+  std::string error;                 // what failed and why, for the log. With ok still true: a
+                                     // problem that did not stop the change (a ban refused as too
+                                     // broad, open sessions that could not be ended)
   std::vector<Prefix> allowlisted;   // bans refused because the target is (or holds) an allowlisted
                                      // address; the rest of the change was applied
   std::uint64_t sessions_ended = 0;  // open connections of newly banned sources that were cut
