@@ -87,8 +87,9 @@ void AddressTable::retain(Keep keep) {
       ++i;
     }
   }
-  // Give memory back once the table is less than a quarter full.
-  if (capacity_ > kShrinkFloor && size_ * 4 < capacity_) rehash(capacity_for(size_), nullptr);
+  // Give memory back once the table is less than an eighth full (not sooner: a table swept to a
+  // third of its size usually refills, and shrinking then growing again costs allocations).
+  if (capacity_ > kShrinkFloor && size_ * 8 < capacity_) rehash(capacity_for(size_), nullptr);
 }
 
 }  // namespace strikeout::core::detail
