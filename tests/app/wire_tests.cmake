@@ -1,0 +1,12 @@
+# The wire sensor's commands (replay --pcap, probe, export). Included from tests/app/CMakeLists.txt
+# once src/app builds pcap_replay.cpp, probe.cpp and export.cpp into strikeout_app; until then
+# tests/wire/CMakeLists.txt includes it with a scratch library (STRIKEOUT_WIRE_APP_LIB).
+if(NOT DEFINED STRIKEOUT_WIRE_APP_LIB)
+  set(STRIKEOUT_WIRE_APP_LIB strikeout_app strikeout_wire)
+endif()
+set(_wire_app_dir ${PROJECT_SOURCE_DIR}/tests/app)
+
+strikeout_test(app_pcap_replay_test component
+  SOURCES ${_wire_app_dir}/pcap_replay_test.cpp
+  LIBS ${STRIKEOUT_WIRE_APP_LIB} strikeout_core PkgConfig::PCAP)
+target_include_directories(app_pcap_replay_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/wire)
