@@ -68,7 +68,12 @@ std::optional<CustomMatcher> CustomMatcher::compile(const CustomMatcherSpec& spe
       return std::nullopt;
     }
     const auto& named = re->NamedCapturingGroups();
-    p.host = named.at("host");
+    const auto host = named.find("host");
+    if (host == named.end()) {  // "[<HOST>]" puts it inside a character class: no group at all
+      error = where + ": <HOST> must stand outside character classes and escapes";
+      return std::nullopt;
+    }
+    p.host = host->second;
     const auto user = named.find("user");
     p.user = user == named.end() ? 0 : user->second;
     p.re = std::move(re);

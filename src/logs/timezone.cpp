@@ -215,14 +215,18 @@ struct PosixZone {
 bool parse_posix_tz(std::string_view s, PosixZone& z) {
   std::int64_t west = 0;
   if (!parse_tz_name(s) || !parse_tz_time(s, west)) return false;
+  if (west <= -kMaxOffsetSeconds || west >= kMaxOffsetSeconds) return false;
   z.std_offset = static_cast<std::int32_t>(-west);
   if (s.empty()) return true;
   if (!parse_tz_name(s)) return false;
   z.has_dst = true;
   z.dst_offset = z.std_offset + 3600;
+  if (z.dst_offset >= kMaxOffsetSeconds) return false;
   if (!s.empty() && s[0] != ',') {
     std::int64_t dst_west = 0;
-    if (!parse_tz_time(s, dst_west)) return false;
+    if (!parse_tz_time(s, dst_west) || dst_west <= -kMaxOffsetSeconds || dst_west >= kMaxOffsetSeconds) {
+      return false;
+    }
     z.dst_offset = static_cast<std::int32_t>(-dst_west);
   }
   if (s.empty() || s[0] != ',') return false;
