@@ -857,6 +857,19 @@ class Loader {
 
 LoadResult load_config(std::string_view text, std::string_view origin, const LoadOptions& options) {
   Report report{std::string(origin)};
+  report.set_homes({
+      {"ports", "[protect]"}, {"networks", "[allow]"}, {"host_addresses", "[allow]"},
+      {"on", "[[rule]]"}, {"hits", "[[rule]]"}, {"within", "[[rule]]"}, {"action", "[[rule]]"},
+      {"ban", "[[rule]]"}, {"ban_factor", "[[rule]]"}, {"ban_max", "[[rule]]"}, {"forget_after", "[[rule]]"},
+      {"extend_on_retry", "[[rule]]"}, {"prefix4", "[[rule]]"}, {"prefix6", "[[rule]]"}, {"distinct", "[[rule]]"},
+      {"type", "[[source]]"}, {"format", "[[source]]"}, {"optional", "[[source]]"}, {"matches", "[[source]]"},
+      {"directory", "[[source]]"}, {"fallback_for", "[[source]]"}, {"path", "[[source]] or [state]"},
+      {"regex", "[[matcher]]"}, {"kind", "[[matcher]]"}, {"service", "[[matcher]]"}, {"program", "[[matcher]]"},
+      {"timezone", "[logs]"}, {"max_tracked", "[engine]"}, {"reorder_tolerance", "[engine]"},
+      {"duplicate_window", "[engine]"}, {"backend", "[enforce]"}, {"table", "[enforce]"}, {"reject", "[enforce]"},
+      {"flush_on_exit", "[enforce]"}, {"set_size", "[enforce]"}, {"rate_limit", "[enforce]"},
+      {"socket", "[control]"}, {"group", "[control]"}, {"listen", "[metrics]"},
+  });
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(origin));

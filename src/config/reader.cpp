@@ -119,6 +119,13 @@ void Report::whole_file(std::string key, std::string message) {
   list_.push_back(Diagnostic{file_, 0, 0, std::move(key), std::move(message)});
 }
 
+std::string Report::home_of(std::string_view key) const {
+  for (const auto& [name, home] : homes_) {
+    if (name == key) return home;
+  }
+  return {};
+}
+
 Diagnostics Report::take() {
   // Whole-file diagnostics (line 0) go last: they are about what the file lacks, after what it holds.
   auto order = [](const Diagnostic& d) {
@@ -296,7 +303,12 @@ void Section::finish() {
     const std::string quoted = quote(name);
     std::string message = "unknown key '" + quoted.substr(1, quoted.size() - 2) + "' " +
                           (path_.empty() ? "at the top level" : "in " + title_);
-    if (auto near = closest(name, known_)) message += "; did you mean '" + *near + "'?";
+    if (auto near = closest(name, known_)) {
+      message += "; did you mean '" + *near + "'?";
+    } else if (const std::string home = report_.home_of(name); !home.empty()) {
+      // The classic TOML slip: a key written below the wrong [section] header belongs to that header.
+      message += "; it is a setting of " + home + ", and in TOML a key belongs to the section header above it";
+    }
     report_.at(key.source(), path_of(name), std::move(message));
   }
 }

@@ -38,6 +38,10 @@ class Report {
   void at(const toml::source_region& where, std::string key, std::string message);
   void at(const toml::source_position& where, std::string key, std::string message);
   void whole_file(std::string key, std::string message);
+  // Where a key of the schema belongs ("[logs]"), for the hint on a key written under the wrong
+  // section header; empty when it is no key of any section.
+  void set_homes(std::vector<std::pair<std::string, std::string>> homes) { homes_ = std::move(homes); }
+  std::string home_of(std::string_view key) const;
   std::size_t count() const { return list_.size(); }
   // Sorted by position (whole-file diagnostics last), in the order found for equal positions.
   Diagnostics take();
@@ -45,6 +49,7 @@ class Report {
  private:
   std::string file_;
   Diagnostics list_;
+  std::vector<std::pair<std::string, std::string>> homes_;  // key, its sections
 };
 
 // One TOML table of the configuration: the root, [protect], [[rule]] #2, an inline table.

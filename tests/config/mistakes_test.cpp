@@ -35,6 +35,14 @@ TEST(ConfigMistakes, UnknownSectionAtTheTopLevel) {
   EXPECT_EQ(d.size(), 1U);
 }
 
+TEST(ConfigMistakes, KeyBelowTheWrongSectionHeaderSaysWhereItBelongs) {
+  // Meant for [logs], written after the last [[rule]]: TOML puts it in that rule.
+  const auto d = errors_of(std::string(kValidRule) + "timezone = \"UTC\"\n");
+  EXPECT_TRUE(has_error(d, 6, 1, "unknown key 'timezone' in [[rule]] #1 \"auth-failures\"; it is a setting of [logs], "
+                                 "and in TOML a key belongs to the section header above it"));
+  EXPECT_EQ(d.size(), 1U);
+}
+
 TEST(ConfigMistakes, RuleWrittenAsOneTableInsteadOfAnArrayOfTables) {
   const auto d = errors_of("[rule]\nname = \"x\"\n");
   EXPECT_TRUE(has_error(d, 1, 1, "rule must be written as [[rule]] sections (an array of tables), not a table"));
