@@ -81,13 +81,9 @@ std::optional<std::string> JournalSource::start() {
   }
   // Whole fields: we cut MESSAGE ourselves, so a cut is known and counted.
   sd_journal_set_data_threshold(journal_, 0);
-  bool first = true;
+  // sd-journal's own meaning, which the configuration documents: values of one field are ORed,
+  // different fields ANDed ("SYSLOG_IDENTIFIER=postfix/smtpd" + "SYSLOG_IDENTIFIER=dovecot": either).
   for (const auto& m : options_.matches) {
-    if (!first) {
-      r = sd_journal_add_disjunction(journal_);
-      if (r < 0) return "journal match '" + m + "': " + errno_text(r);
-    }
-    first = false;
     r = sd_journal_add_match(journal_, m.data(), m.size());
     if (r < 0) return "journal match '" + m + "': " + errno_text(r);
   }

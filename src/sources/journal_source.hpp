@@ -2,7 +2,8 @@
 // no mail.log.
 //
 // Records are selected by matches ("SYSLOG_IDENTIFIER=postfix/smtpd", "SYSLOG_IDENTIFIER=dovecot", or
-// "_SYSTEMD_UNIT=postfix@-.service" under systemd), all ORed. The position is journald's cursor of
+// "_SYSTEMD_UNIT=postfix@-.service" under systemd), as sd_journal_add_match() takes them: several
+// values of one field are ORed, different fields are ANDed (the configuration's documented meaning). The position is journald's cursor of
 // the last record delivered: on restart reading resumes just after it (checked with
 // sd_journal_test_cursor); on first start at the journal's tail.
 //
@@ -27,8 +28,8 @@ struct JournalSourceOptions {
   // A directory of journal files (tests, a copied journal, a container's journal); empty: this
   // machine's system journal (local only).
   std::string directory;
-  // "FIELD=value", ORed. FIELD is upper-case letters, digits and '_' (journald's field names); the
-  // value is matched exactly. Empty: every record.
+  // "FIELD=value": values of one field ORed, different fields ANDed. FIELD is upper-case letters,
+  // digits and '_' (journald's field names); the value is matched exactly. Empty: every record.
   std::vector<std::string> matches;
   std::size_t max_message_bytes = 64 * 1024;  // longer MESSAGEs are cut (JournalRecord::truncated)
   // The saved cursor; nullopt on first start (begin at the tail: only records written from now on).

@@ -267,6 +267,17 @@ TEST_F(JournalSourceTest, UnusableCursorIsNoticedAndReadingStartsAtTheTail) {
   EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"after"}));
 }
 
+TEST_F(JournalSourceTest, MatchesOnDifferentFieldsAreAnded) {
+  source_ = open({"SYSLOG_IDENTIFIER=postfix/smtpd", "SYSLOG_IDENTIFIER=dovecot", "SYSLOG_PID=7"});
+  ASSERT_TRUE(source_);
+  native("postfix/smtpd", "p6", 6);
+  native("postfix/smtpd", "p7", 7);
+  native("CRON", "c7", 7);
+  native("dovecot", "d7", 7);
+  wait_for(*source_, sink_, 2);
+  EXPECT_EQ(sink_.messages(), (std::vector<std::string>{"p7", "d7"}));
+}
+
 TEST(JournalSourceOptions, MalformedMatchesAreRefusedNamingThem) {
   EXPECT_EQ(validate_journal_match("SYSLOG_IDENTIFIER=postfix/smtpd"), std::nullopt);
   EXPECT_EQ(validate_journal_match("_SYSTEMD_UNIT=postfix@-.service"), std::nullopt);
