@@ -33,7 +33,8 @@ struct FilePosition {
   std::uint64_t inode = 0;              // st_ino of the file the offset is in
   std::uint64_t offset = 0;             // bytes; always just after a newline (or 0)
   std::uint64_t fingerprint = 0;        // 64-bit FNV-1a of the `fingerprint_length` bytes before offset
-  std::uint32_t fingerprint_length = 0; // bytes hashed: min(offset, 1024); 0 when offset is 0
+  std::uint32_t fingerprint_length = 0; // bytes hashed: the last line read, newline included, at most
+                                        // its last 1024 bytes; 0 when offset is 0
 
   friend bool operator==(const FilePosition&, const FilePosition&) = default;
 };
