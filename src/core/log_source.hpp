@@ -64,7 +64,7 @@ struct JournalRecord {
 // or info for the routine ones, and counts it).
 enum class SourceNoticeKind : std::uint8_t {
   Rotated,          // routine: the file was renamed or re-created; we finished it and moved on
-  Truncated,        // the file got shorter than our offset (copytruncate): read again from 0
+  Truncated,        // copytruncate: the rest of the copy if found, then the file again from 0
   Replaced,         // the saved position does not match the file found (fingerprint): started over
   PositionLost,     // the saved file is gone (rotated away and deleted/compressed): lines may be lost
   Waiting,          // the log file does not exist (yet): reading starts when it appears
