@@ -37,8 +37,8 @@ struct JournaldSource {
 enum class SourceType : std::uint8_t { File, Journald };  // the index of Source::settings
 
 struct Source {
-  std::string name;              // unique; names the source in reports and keys its saved position
-  std::string format = "auto";   // "auto", a built-in format, or a [[matcher]]'s name
+  std::string name;             // unique; names the source in reports and keys its saved position
+  std::string format = "auto";  // "auto", a built-in format, or a [[matcher]]'s name
   // When not empty: the name of another source; this one is read only while that one cannot be
   // opened (a mail.log that only duplicates the journal where both exist).
   std::string fallback_for;
@@ -69,11 +69,11 @@ enum class RejectWith : std::uint8_t {
 
 // [enforce]
 struct EnforceSettings {
-  std::string backend = "nftables";      // the only one there is
-  std::string table = "strikeout";       // the nftables table (family inet) strikeout owns alone
+  std::string backend = "nftables";  // the only one there is
+  std::string table = "strikeout";   // the nftables table (family inet) strikeout owns alone
   RejectWith reject = RejectWith::Reset;
-  bool flush_on_exit = false;            // false: bans stay in the kernel until their timeouts
-  std::uint32_t set_size = 1'048'576;    // explicit size of each kernel set (elements)
+  bool flush_on_exit = false;          // false: bans stay in the kernel until their timeouts
+  std::uint32_t set_size = 1'048'576;  // explicit size of each kernel set (elements)
   std::optional<ConnectionRateLimit> rate_limit = ConnectionRateLimit{};  // nullopt: off
 };
 
@@ -101,8 +101,8 @@ struct MetricsSettings {
 };
 
 struct Config {
-  std::string origin;   // the file it was loaded from, or "<built-in>"
-  core::Policy policy;  // [[rule]], [allow] networks, [engine]
+  std::string origin;                              // the file it was loaded from, or "<built-in>"
+  core::Policy policy;                             // [[rule]], [allow] networks, [engine]
   std::vector<std::uint16_t> ports{25, 465, 587};  // [protect] ports, in the order written
   bool allow_host_addresses = true;  // [allow] host_addresses: the host's own addresses are never banned
   std::vector<Source> sources;       // [[source]], in the order written

@@ -28,11 +28,11 @@ using detail::read_text;
 using detail::Report;
 using detail::Section;
 
-constexpr std::size_t kMaxConfigBytes = 4U << 20U;   // a configuration is a few KiB
-constexpr std::size_t kMaxZoneBytes = 1U << 20U;     // TZif files are a few KiB
-constexpr std::int64_t kMaxHits = 1000;              // the engine stores up to `hits` times per key
-constexpr std::size_t kMaxPatterns = 32;             // per [[matcher]]
-constexpr std::size_t kMaxSocketPath = 107;          // sun_path is 108 bytes with its NUL
+constexpr std::size_t kMaxConfigBytes = 4U << 20U;  // a configuration is a few KiB
+constexpr std::size_t kMaxZoneBytes = 1U << 20U;    // TZif files are a few KiB
+constexpr std::int64_t kMaxHits = 1000;             // the engine stores up to `hits` times per key
+constexpr std::size_t kMaxPatterns = 32;            // per [[matcher]]
+constexpr std::size_t kMaxSocketPath = 107;         // sun_path is 108 bytes with its NUL
 constexpr core::Duration kMaxWithin = 7 * 24h;
 constexpr core::Duration kMaxBan = 52 * 7 * 24h;  // 52w
 constexpr core::Duration kDefaultBanMax = 7 * 24h;
@@ -49,7 +49,8 @@ bool valid_name(std::string_view name) {
   return true;
 }
 
-constexpr std::string_view kNameRule = "1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit";
+constexpr std::string_view kNameRule =
+    "1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit";
 
 bool has_control_character(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
@@ -146,7 +147,8 @@ std::optional<std::string> validate_pattern(const logs::CustomMatcherSpec& spec)
 
 class Loader {
  public:
-  Loader(Report& report, const LoadOptions& options, std::string origin) : report_(report), options_(options) {
+  Loader(Report& report, const LoadOptions& options, std::string origin)
+      : report_(report), options_(options) {
     config_.origin = std::move(origin);
   }
 
@@ -202,7 +204,8 @@ class Loader {
       const std::string path = std::string(key) + "[" + std::to_string(index) + "]";
       const toml::table* table = element.as_table();
       if (table == nullptr) {
-        report_.at(element.source(), path, path + " must be a table (" + header + "), not " + describe_type(element));
+        report_.at(element.source(), path,
+                   path + " must be a table (" + header + "), not " + describe_type(element));
         continue;
       }
       std::string title = header + " #" + std::to_string(index);
@@ -222,7 +225,8 @@ class Loader {
     const toml::node& node = *s.table().get(key);
     const std::string path = s.path_of(key);
     if (text->empty() || text->front() != '/') {
-      report_.at(node.source(), path, path + " must be an absolute path (starting with '/'), not " + quote(*text));
+      report_.at(node.source(), path,
+                 path + " must be an absolute path (starting with '/'), not " + quote(*text));
     } else if (has_control_character(*text)) {
       report_.at(node.source(), path, path + " must not contain control characters: " + quote(*text));
     } else if (text->size() > max_length) {
@@ -250,7 +254,8 @@ class Loader {
       const toml::array* array = n->as_array();
       if (array == nullptr) {
         report_.at(n->source(), "protect.ports",
-                   "protect.ports must be an array of port numbers such as [25, 465, 587], not " + describe_type(*n));
+                   "protect.ports must be an array of port numbers such as [25, 465, 587], not " +
+                       describe_type(*n));
       } else if (array->empty()) {
         report_.at(n->source(), "protect.ports",
                    "protect.ports is empty: list the ports to protect, e.g. [25, 465, 587]");
@@ -263,7 +268,8 @@ class Loader {
           if (!port) continue;
           const auto value = static_cast<std::uint16_t>(*port);
           if (std::find(ports.begin(), ports.end(), value) != ports.end()) {
-            report_.at(element.source(), path, "port " + std::to_string(value) + " is listed twice in protect.ports");
+            report_.at(element.source(), path,
+                       "port " + std::to_string(value) + " is listed twice in protect.ports");
             continue;
           }
           ports.push_back(value);
@@ -282,9 +288,10 @@ class Loader {
     if (const toml::node* n = s->find("networks")) {
       const toml::array* array = n->as_array();
       if (array == nullptr) {
-        report_.at(n->source(), "allow.networks",
-                   "allow.networks must be an array of networks such as [\"127.0.0.0/8\", \"::1/128\"], not " +
-                       describe_type(*n));
+        report_.at(
+            n->source(), "allow.networks",
+            "allow.networks must be an array of networks such as [\"127.0.0.0/8\", \"::1/128\"], not " +
+                describe_type(*n));
       } else {
         std::size_t index = 0;
         for (const toml::node& element : *array) {
@@ -311,7 +318,8 @@ class Loader {
     if (!network) {
       if (const std::optional<core::Prefix> loose = core::Prefix::parse(*text, false)) {
         report_.at(node.source(), path,
-                   path + ": " + quote(*text) + " has host bits set after the prefix length; did you mean \"" +
+                   path + ": " + quote(*text) +
+                       " has host bits set after the prefix length; did you mean \"" +
                        loose->address().to_string() + "/" + std::to_string(loose->length()) + "\"?");
       } else {
         report_.at(node.source(), path,
@@ -323,7 +331,8 @@ class Loader {
     }
     if (network->length() == 0) {
       report_.at(node.source(), path,
-                 path + ": " + quote(*text) + " would allowlist every " + (network->is_v4() ? "IPv4" : "IPv6") +
+                 path + ": " + quote(*text) + " would allowlist every " +
+                     (network->is_v4() ? "IPv4" : "IPv6") +
                      " address, so strikeout would never ban anyone; list your own networks instead");
       return std::nullopt;
     }
@@ -335,7 +344,8 @@ class Loader {
     std::optional<Section> s = subsection(root, "engine", "[engine]");
     if (!s) return;
     core::EngineLimits& limits = config_.policy.limits;
-    if (auto v = s->integer("max_tracked", 1000, 100'000'000)) limits.max_tracked_keys = static_cast<std::uint64_t>(*v);
+    if (auto v = s->integer("max_tracked", 1000, 100'000'000))
+      limits.max_tracked_keys = static_cast<std::uint64_t>(*v);
     if (auto v = s->duration("reorder_tolerance", 0s, 1h)) limits.reorder_tolerance = *v;
     if (auto v = s->duration("duplicate_window", 0s, 10min)) limits.duplicate_window = *v;
     s->finish();
@@ -357,7 +367,8 @@ class Loader {
       s->finish();
     }
     config_.logs.timezone_name = name;
-    if (std::optional<logs::TimeZone> zone = resolve_zone(name, node)) config_.logs.timezone = std::move(*zone);
+    if (std::optional<logs::TimeZone> zone = resolve_zone(name, node))
+      config_.logs.timezone = std::move(*zone);
   }
 
   // "local" (the host's /etc/localtime; UTC where there is none, as the C library does), a fixed
@@ -377,8 +388,8 @@ class Loader {
     if (name == "local") {
       if (auto failure = read_small_file(options_.localtime, kMaxZoneBytes, bytes, err)) {
         if (err == ENOENT) return logs::TimeZone::utc();
-        return fail("logs.timezone = \"local\": cannot read " + options_.localtime.string() + ": " + *failure +
-                    "; name the zone instead, e.g. timezone = \"Europe/Berlin\"");
+        return fail("logs.timezone = \"local\": cannot read " + options_.localtime.string() + ": " +
+                    *failure + "; name the zone instead, e.g. timezone = \"Europe/Berlin\"");
       }
       if (auto zone = logs::TimeZone::from_tzif(bytes, "local")) return zone;
       return fail("logs.timezone = \"local\": " + options_.localtime.string() +
@@ -386,14 +397,16 @@ class Loader {
     }
     if (auto zone = logs::TimeZone::parse_fixed(name)) return zone;
     if (!valid_zone_name(name)) {
-      return fail("logs.timezone: " + quote(name) +
-                  " is not a time zone; write \"local\", \"UTC\", an offset such as \"+02:00\", or a zone name "
-                  "such as \"Europe/Berlin\"");
+      return fail(
+          "logs.timezone: " + quote(name) +
+          " is not a time zone; write \"local\", \"UTC\", an offset such as \"+02:00\", or a zone name "
+          "such as \"Europe/Berlin\"");
     }
     const std::filesystem::path file = options_.zoneinfo_dir / name;
     if (auto failure = read_small_file(file, kMaxZoneBytes, bytes, err)) {
       if (err == ENOENT || err == ENOTDIR || err == EISDIR || *failure == "not a regular file") {
-        return fail("logs.timezone: unknown time zone " + quote(name) + " (no zone file " + file.string() + ")");
+        return fail("logs.timezone: unknown time zone " + quote(name) + " (no zone file " + file.string() +
+                    ")");
       }
       return fail("logs.timezone: cannot read " + file.string() + ": " + *failure);
     }
@@ -412,14 +425,16 @@ class Loader {
         const auto& builtin = logs::builtin_format_names();
         if (!valid_name(*name)) {
           report_.at(node.source(), s.path_of("name"),
-                     s.path_of("name") + ": " + quote(*name) + " is not a valid name (" + std::string(kNameRule) + ")");
+                     s.path_of("name") + ": " + quote(*name) + " is not a valid name (" +
+                         std::string(kNameRule) + ")");
         } else if (*name == "auto" || std::find(builtin.begin(), builtin.end(), *name) != builtin.end()) {
-          report_.at(node.source(), s.path_of("name"),
-                     s.path_of("name") + ": " + quote(*name) + " is the name of a built-in format; choose another");
+          report_.at(
+              node.source(), s.path_of("name"),
+              s.path_of("name") + ": " + quote(*name) + " is the name of a built-in format; choose another");
         } else if (auto [it, fresh] = seen.emplace(*name, node.source().begin); !fresh) {
           report_.at(node.source(), s.path_of("name"),
-                     "duplicate matcher name " + quote(*name) + " (first at line " + std::to_string(it->second.line) +
-                         ")");
+                     "duplicate matcher name " + quote(*name) + " (first at line " +
+                         std::to_string(it->second.line) + ")");
         }
         spec.name = *name;
       }
@@ -446,8 +461,8 @@ class Loader {
         s.missing("regex", "regex = 'authentication failed for .* from <HOST>'");
       }
       if (auto kind = s.choice("kind", {"auth-failure", "auth-success", "connect"})) {
-        static constexpr core::EventKind kKinds[] = {core::EventKind::AuthFailure, core::EventKind::AuthSuccess,
-                                                    core::EventKind::Connect};
+        static constexpr core::EventKind kKinds[] = {core::EventKind::AuthFailure,
+                                                     core::EventKind::AuthSuccess, core::EventKind::Connect};
         spec.kind = kKinds[*kind];
       }
       if (auto service = s.text("service")) spec.service = *service;
@@ -456,7 +471,8 @@ class Loader {
       // Each pattern is checked on its own, so a mistake is reported at the pattern that has it.
       for (std::size_t i = 0; i < pattern_nodes.size(); ++i) {
         const toml::node& node = *pattern_nodes[i];
-        const std::string path = s.path_of("regex") + (single_pattern ? "" : "[" + std::to_string(i + 1) + "]");
+        const std::string path =
+            s.path_of("regex") + (single_pattern ? "" : "[" + std::to_string(i + 1) + "]");
         const std::optional<std::string> pattern = read_text(report_, node, path);
         if (!pattern) continue;
         logs::CustomMatcherSpec one = spec;
@@ -479,10 +495,10 @@ class Loader {
   void sources(Section& root) {
     struct Placed {
       Source source;
-      toml::source_position name_at;          // where the name was given, or the table
-      toml::source_position path_at;          // file sources: where the path was given
-      const toml::node* fallback = nullptr;   // the fallback_for value
-      std::string path;                       // key path of the table, "source[2]"
+      toml::source_position name_at;         // where the name was given, or the table
+      toml::source_position path_at;         // file sources: where the path was given
+      const toml::node* fallback = nullptr;  // the fallback_for value
+      std::string path;                      // key path of the table, "source[2]"
     };
     std::vector<Placed> placed;
     const std::vector<std::string>& builtin = logs::builtin_format_names();
@@ -505,13 +521,15 @@ class Loader {
         p.name_at = s.table().get("name")->source().begin;
         if (!valid_name(*name)) {
           report_.at(p.name_at, s.path_of("name"),
-                     s.path_of("name") + ": " + quote(*name) + " is not a valid name (" + std::string(kNameRule) + ")");
+                     s.path_of("name") + ": " + quote(*name) + " is not a valid name (" +
+                         std::string(kNameRule) + ")");
         }
         p.source.name = *name;
       }
       if (format) {
-        const bool known = *format == "auto" || std::find(builtin.begin(), builtin.end(), *format) != builtin.end() ||
-                           std::find(matcher_names_.begin(), matcher_names_.end(), *format) != matcher_names_.end();
+        const bool known =
+            *format == "auto" || std::find(builtin.begin(), builtin.end(), *format) != builtin.end() ||
+            std::find(matcher_names_.begin(), matcher_names_.end(), *format) != matcher_names_.end();
         if (!known) {
           std::vector<std::string> candidates = builtin;
           candidates.insert(candidates.end(), matcher_names_.begin(), matcher_names_.end());
@@ -556,8 +574,8 @@ class Loader {
       for (std::size_t j = 0; j < i; ++j) {
         if (placed[j].source.name == placed[i].source.name) {
           report_.at(placed[i].name_at, placed[i].path + ".name",
-                     "two sources are named " + quote(placed[i].source.name) + " (" + placed[j].path + " and " +
-                         placed[i].path + "); give each a distinct name");
+                     "two sources are named " + quote(placed[i].source.name) + " (" + placed[j].path +
+                         " and " + placed[i].path + "); give each a distinct name");
           break;
         }
         const auto* a = std::get_if<FileSource>(&placed[i].source.settings);
@@ -574,7 +592,8 @@ class Loader {
       if (p.fallback == nullptr) continue;
       const std::string& target = p.fallback->as_string()->get();
       const std::string path = p.path + ".fallback_for";
-      const auto other = std::find_if(placed.begin(), placed.end(), [&](const Placed& q) { return q.source.name == target; });
+      const auto other = std::find_if(placed.begin(), placed.end(),
+                                      [&](const Placed& q) { return q.source.name == target; });
       if (target == p.source.name) {
         report_.at(p.fallback->source(), path, path + ": a source cannot be its own fallback");
       } else if (other == placed.end()) {
@@ -596,9 +615,12 @@ class Loader {
     std::vector<std::string> out;
     const toml::array* array = node.as_array();
     if (array == nullptr) {
-      report_.at(node.source(), path,
-                 path + " must be an array of \"FIELD=value\" strings such as [\"SYSLOG_IDENTIFIER=postfix/smtpd\"], "
-                        "not " + describe_type(node));
+      report_.at(
+          node.source(), path,
+          path +
+              " must be an array of \"FIELD=value\" strings such as [\"SYSLOG_IDENTIFIER=postfix/smtpd\"], "
+              "not " +
+              describe_type(node));
       return out;
     }
     std::size_t index = 0;
@@ -635,8 +657,8 @@ class Loader {
         const toml::node& node = *s.table().get("name");
         if (auto [it, fresh] = names.emplace(r->name, node.source().begin); !fresh) {
           report_.at(node.source(), s.path_of("name"),
-                     "duplicate rule name " + quote(r->name) + " (first at line " + std::to_string(it->second.line) +
-                         "); each rule needs its own name");
+                     "duplicate rule name " + quote(r->name) + " (first at line " +
+                         std::to_string(it->second.line) + "); each rule needs its own name");
         } else {
           config_.policy.rules.push_back(std::move(*r));
         }
@@ -657,8 +679,9 @@ class Loader {
   // fit together. Returns nullopt when anything in it was reported.
   std::optional<core::Rule> rule(Section& s) {
     static constexpr core::EventKind kKinds[] = {core::EventKind::AuthFailure, core::EventKind::AuthSuccess,
-                                                core::EventKind::Connect};
-    static constexpr core::KeyKind kKeys[] = {core::KeyKind::Address, core::KeyKind::Prefix, core::KeyKind::Username};
+                                                 core::EventKind::Connect};
+    static constexpr core::KeyKind kKeys[] = {core::KeyKind::Address, core::KeyKind::Prefix,
+                                              core::KeyKind::Username};
     const std::size_t errors_before = report_.count();
     core::Rule rule;
 
@@ -680,7 +703,8 @@ class Loader {
     if (name) {
       if (!valid_name(*name)) {
         report_.at(s.table().get("name")->source(), s.path_of("name"),
-                   s.path_of("name") + ": " + quote(*name) + " is not a valid name (" + std::string(kNameRule) + ")");
+                   s.path_of("name") + ": " + quote(*name) + " is not a valid name (" +
+                       std::string(kNameRule) + ")");
       }
       rule.name = *name;
     }
@@ -699,14 +723,16 @@ class Loader {
     if (distinct) rule.distinct = *distinct == 0 ? core::KeyKind::Address : core::KeyKind::Prefix;
 
     if (action && *action == 2) {
-      report_.at(s.table().get("action")->source(), s.path_of("action"),
-                 s.path_of("action") +
-                     ": \"tarpit\" needs the decoy server, which this version of strikeout does not have; use "
-                     "\"ban\" or \"notice\"");
+      report_.at(
+          s.table().get("action")->source(), s.path_of("action"),
+          s.path_of("action") +
+              ": \"tarpit\" needs the decoy server, which this version of strikeout does not have; use "
+              "\"ban\" or \"notice\"");
     }
     if (rule.action == core::RuleAction::Notice) {
       const std::string why = "this rule's action is \"notice\", so it never bans";
-      for (std::string_view k : {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry"}) no_effect(s, k, why);
+      for (std::string_view k : {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry"})
+        no_effect(s, k, why);
     }
     if (ban && ban_max && *ban_max < *ban) {
       report_.at(s.table().get("ban_max")->source(), s.path_of("ban_max"),
@@ -718,16 +744,18 @@ class Loader {
       no_effect(s, "distinct", "only key = \"username\" rules count distinct sources");
     }
     if (rule.key != core::KeyKind::Prefix && !(username && rule.distinct == core::KeyKind::Prefix)) {
-      const std::string why = "prefix lengths apply only with key = \"prefix\", or distinct = \"prefix\" in a "
-                              "username rule";
+      const std::string why =
+          "prefix lengths apply only with key = \"prefix\", or distinct = \"prefix\" in a "
+          "username rule";
       no_effect(s, "prefix4", why);
       no_effect(s, "prefix6", why);
     }
     if (username && on && rule.on == core::EventKind::Connect) {
-      report_.at(s.table().get("key")->source(), s.path_of("key"),
-                 s.path_of("key") +
-                     ": a connect event carries no username; key = \"username\" needs on = \"auth-failure\" or "
-                     "\"auth-success\"");
+      report_.at(
+          s.table().get("key")->source(), s.path_of("key"),
+          s.path_of("key") +
+              ": a connect event carries no username; key = \"username\" needs on = \"auth-failure\" or "
+              "\"auth-success\"");
     }
     if (username && hits && *hits < 2) {
       report_.at(s.table().get("hits")->source(), s.path_of("hits"),
@@ -754,12 +782,14 @@ class Loader {
       if (ok) {
         e.table = *table;
       } else {
-        report_.at(s->table().get("table")->source(), "enforce.table",
-                   "enforce.table: " + quote(*table) +
-                       " is not an nftables table name (a letter, then up to 63 letters, digits, '_' or '-')");
+        report_.at(
+            s->table().get("table")->source(), "enforce.table",
+            "enforce.table: " + quote(*table) +
+                " is not an nftables table name (a letter, then up to 63 letters, digits, '_' or '-')");
       }
     }
-    if (auto reject = s->choice("reject", {"reset", "drop"})) e.reject = *reject == 0 ? RejectWith::Reset : RejectWith::Drop;
+    if (auto reject = s->choice("reject", {"reset", "drop"}))
+      e.reject = *reject == 0 ? RejectWith::Reset : RejectWith::Drop;
     if (auto flush = s->boolean("flush_on_exit")) e.flush_on_exit = *flush;
     if (auto size = s->integer("set_size", 1024, 67'108'864)) e.set_size = static_cast<std::uint32_t>(*size);
     if (const toml::node* n = s->find("rate_limit")) e.rate_limit = rate_limit(*n);
@@ -771,8 +801,9 @@ class Loader {
     const std::string path = "enforce.rate_limit";
     if (const auto* flag = node.as_boolean()) {
       if (!flag->get()) return std::nullopt;
-      report_.at(node.source(), path,
-                 path + " = true says too little; write rate_limit = { connections = 6, per = \"60s\" }, or false");
+      report_.at(
+          node.source(), path,
+          path + " = true says too little; write rate_limit = { connections = 6, per = \"60s\" }, or false");
       return ConnectionRateLimit{};
     }
     const toml::table* table = node.as_table();
@@ -784,14 +815,18 @@ class Loader {
     }
     Section s(report_, *table, path, path);
     ConnectionRateLimit limit;
-    if (auto n = s.integer("connections", 1, 1'000'000, true)) limit.connections = static_cast<std::uint32_t>(*n);
+    if (auto n = s.integer("connections", 1, 1'000'000, true))
+      limit.connections = static_cast<std::uint32_t>(*n);
     if (auto per = s.duration("per", 1s, 24h, true)) {
       if (*per == 1s || *per == 1min || *per == 1h || *per == 24h) {
         limit.per = *per;
       } else {
-        report_.at(table->get("per")->source(), path + ".per",
-                   path + ".per must be \"1s\", \"1m\" (or \"60s\"), \"1h\" or \"1d\": nftables counts connections "
-                          "per second, minute, hour or day; not " + core::format_duration(*per));
+        report_.at(
+            table->get("per")->source(), path + ".per",
+            path +
+                ".per must be \"1s\", \"1m\" (or \"60s\"), \"1h\" or \"1d\": nftables counts connections "
+                "per second, minute, hour or day; not " +
+                core::format_duration(*per));
       }
     }
     s.finish();
@@ -813,17 +848,19 @@ class Loader {
     if (auto socket = absolute_path(*s, "socket", false, kMaxSocketPath)) config_.control.socket = *socket;
     if (std::optional<std::string> group = s->text("group")) {
       // POSIX-portable group names (as useradd accepts them).
-      const bool ok = !group->empty() && group->size() <= 32 &&
-                      (std::islower(static_cast<unsigned char>(group->front())) != 0 || group->front() == '_') &&
-                      std::all_of(group->begin(), group->end(), [](char c) {
-                        return std::islower(static_cast<unsigned char>(c)) != 0 ||
-                               std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-                      });
+      const bool ok =
+          !group->empty() && group->size() <= 32 &&
+          (std::islower(static_cast<unsigned char>(group->front())) != 0 || group->front() == '_') &&
+          std::all_of(group->begin(), group->end(), [](char c) {
+            return std::islower(static_cast<unsigned char>(c)) != 0 ||
+                   std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+          });
       if (ok) {
         config_.control.group = *group;
       } else {
         report_.at(s->table().get("group")->source(), "control.group",
-                   "control.group: " + quote(*group) + " is not a group name (lower-case letters, digits, '_', '-')");
+                   "control.group: " + quote(*group) +
+                       " is not a group name (lower-case letters, digits, '_', '-')");
       }
     }
     s->finish();
@@ -858,17 +895,45 @@ class Loader {
 LoadResult load_config(std::string_view text, std::string_view origin, const LoadOptions& options) {
   Report report{std::string(origin)};
   report.set_homes({
-      {"ports", "[protect]"}, {"networks", "[allow]"}, {"host_addresses", "[allow]"},
-      {"on", "[[rule]]"}, {"hits", "[[rule]]"}, {"within", "[[rule]]"}, {"action", "[[rule]]"},
-      {"ban", "[[rule]]"}, {"ban_factor", "[[rule]]"}, {"ban_max", "[[rule]]"}, {"forget_after", "[[rule]]"},
-      {"extend_on_retry", "[[rule]]"}, {"prefix4", "[[rule]]"}, {"prefix6", "[[rule]]"}, {"distinct", "[[rule]]"},
-      {"type", "[[source]]"}, {"format", "[[source]]"}, {"optional", "[[source]]"}, {"matches", "[[source]]"},
-      {"directory", "[[source]]"}, {"fallback_for", "[[source]]"}, {"path", "[[source]] or [state]"},
-      {"regex", "[[matcher]]"}, {"kind", "[[matcher]]"}, {"service", "[[matcher]]"}, {"program", "[[matcher]]"},
-      {"timezone", "[logs]"}, {"max_tracked", "[engine]"}, {"reorder_tolerance", "[engine]"},
-      {"duplicate_window", "[engine]"}, {"backend", "[enforce]"}, {"table", "[enforce]"}, {"reject", "[enforce]"},
-      {"flush_on_exit", "[enforce]"}, {"set_size", "[enforce]"}, {"rate_limit", "[enforce]"},
-      {"socket", "[control]"}, {"group", "[control]"}, {"listen", "[metrics]"},
+      {"ports", "[protect]"},
+      {"networks", "[allow]"},
+      {"host_addresses", "[allow]"},
+      {"on", "[[rule]]"},
+      {"hits", "[[rule]]"},
+      {"within", "[[rule]]"},
+      {"action", "[[rule]]"},
+      {"ban", "[[rule]]"},
+      {"ban_factor", "[[rule]]"},
+      {"ban_max", "[[rule]]"},
+      {"forget_after", "[[rule]]"},
+      {"extend_on_retry", "[[rule]]"},
+      {"prefix4", "[[rule]]"},
+      {"prefix6", "[[rule]]"},
+      {"distinct", "[[rule]]"},
+      {"type", "[[source]]"},
+      {"format", "[[source]]"},
+      {"optional", "[[source]]"},
+      {"matches", "[[source]]"},
+      {"directory", "[[source]]"},
+      {"fallback_for", "[[source]]"},
+      {"path", "[[source]] or [state]"},
+      {"regex", "[[matcher]]"},
+      {"kind", "[[matcher]]"},
+      {"service", "[[matcher]]"},
+      {"program", "[[matcher]]"},
+      {"timezone", "[logs]"},
+      {"max_tracked", "[engine]"},
+      {"reorder_tolerance", "[engine]"},
+      {"duplicate_window", "[engine]"},
+      {"backend", "[enforce]"},
+      {"table", "[enforce]"},
+      {"reject", "[enforce]"},
+      {"flush_on_exit", "[enforce]"},
+      {"set_size", "[enforce]"},
+      {"rate_limit", "[enforce]"},
+      {"socket", "[control]"},
+      {"group", "[control]"},
+      {"listen", "[metrics]"},
   });
   toml::table root;
   try {

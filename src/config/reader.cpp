@@ -13,7 +13,9 @@ namespace {
 
 constexpr std::size_t kQuoteLimit = 80;
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive.
 // Keys are short, so the quadratic table is a few hundred cells at most; longer words are not typos
@@ -54,11 +56,21 @@ std::string quote(std::string_view text) {
   for (std::size_t i = 0; i < shown; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           out += "\\x";
@@ -76,16 +88,26 @@ std::string quote(std::string_view text) {
 
 std::string describe_type(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -223,8 +245,7 @@ std::optional<bool> Section::boolean(std::string_view key) {
   const toml::node* n = find(key);
   if (n == nullptr) return std::nullopt;
   if (const auto* v = n->as_boolean()) return v->get();
-  report_.at(n->source(), path_of(key),
-             path_of(key) + " must be true or false, not " + describe_type(*n));
+  report_.at(n->source(), path_of(key), path_of(key) + " must be true or false, not " + describe_type(*n));
   return std::nullopt;
 }
 
@@ -269,8 +290,8 @@ std::optional<core::Duration> Section::duration(std::string_view key, core::Dura
   return read_duration(report_, *n, path_of(key), lo, hi);
 }
 
-std::optional<std::size_t> Section::choice(std::string_view key, std::initializer_list<std::string_view> choices,
-                                           bool required) {
+std::optional<std::size_t> Section::choice(std::string_view key,
+                                           std::initializer_list<std::string_view> choices, bool required) {
   std::string listed;
   std::vector<std::string> names;
   for (std::string_view c : choices) {
@@ -307,7 +328,8 @@ void Section::finish() {
       message += "; did you mean '" + *near + "'?";
     } else if (const std::string home = report_.home_of(name); !home.empty()) {
       // The classic TOML slip: a key written below the wrong [section] header belongs to that header.
-      message += "; it is a setting of " + home + ", and in TOML a key belongs to the section header above it";
+      message +=
+          "; it is a setting of " + home + ", and in TOML a key belongs to the section header above it";
     }
     report_.at(key.source(), path_of(name), std::move(message));
   }

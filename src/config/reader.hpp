@@ -5,6 +5,8 @@
 // asked for, so that finish() can name every key nobody asked for as unknown.
 #pragma once
 
+#include <toml++/toml.h>  // under /usr/include: a system header, its warnings stay out of ours
+
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -14,8 +16,6 @@
 
 #include "config/diagnostic.hpp"
 #include "core/time.hpp"
-
-#include <toml++/toml.h>  // under /usr/include: a system header, its warnings stay out of ours
 
 namespace strikeout::config::detail {
 

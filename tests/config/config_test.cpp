@@ -1,7 +1,6 @@
 // What a valid configuration turns into: the default one (the recipe), a full one with every setting,
 // the documented defaults of a minimal one, time zones, custom matchers, and check_config on files.
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,7 +28,9 @@ std::string read_file(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-core::Prefix prefix(std::string_view text) { return *core::Prefix::parse(text, true); }
+core::Prefix prefix(std::string_view text) {
+  return *core::Prefix::parse(text, true);
+}
 
 const core::Rule* find_rule(const Config& c, std::string_view name) {
   for (const auto& r : c.policy.rules) {
@@ -108,9 +109,11 @@ TEST(DefaultConfig, ReproducesTheRecipe) {
   EXPECT_EQ(c.sources[0].name, "journal");
   ASSERT_EQ(c.sources[0].type(), SourceType::Journald);
   const auto& matches = std::get<JournaldSource>(c.sources[0].settings).matches;
-  for (const char* id : {"postfix/smtpd", "postfix/submission/smtpd", "postfix/smtps/smtpd", "dovecot", "exim",
-                         "sendmail"}) {
-    EXPECT_NE(std::find(matches.begin(), matches.end(), std::string("SYSLOG_IDENTIFIER=") + id), matches.end()) << id;
+  for (const char* id :
+       {"postfix/smtpd", "postfix/submission/smtpd", "postfix/smtps/smtpd", "dovecot", "exim", "sendmail"}) {
+    EXPECT_NE(std::find(matches.begin(), matches.end(), std::string("SYSLOG_IDENTIFIER=") + id),
+              matches.end())
+        << id;
   }
   EXPECT_EQ(c.sources[1].name, "mail.log");
   ASSERT_EQ(c.sources[1].type(), SourceType::File);
@@ -256,8 +259,8 @@ group = "mailadm"
 listen = "[::1]:9100"
 )");
   EXPECT_EQ(c.ports, (std::vector<std::uint16_t>{587, 25, 465, 993}));
-  EXPECT_EQ(c.policy.allowlist,
-            (std::vector<core::Prefix>{prefix("192.0.2.0/24"), prefix("2001:db8::/32"), prefix("198.51.100.7")}));
+  EXPECT_EQ(c.policy.allowlist, (std::vector<core::Prefix>{prefix("192.0.2.0/24"), prefix("2001:db8::/32"),
+                                                           prefix("198.51.100.7")}));
   EXPECT_FALSE(c.allow_host_addresses);
   EXPECT_EQ(c.policy.limits.max_tracked_keys, 50'000U);
   EXPECT_EQ(c.policy.limits.reorder_tolerance, 2min);
@@ -281,7 +284,8 @@ listen = "[::1]:9100"
   EXPECT_EQ(c.sources[1].name, "dovecot-journal");
   EXPECT_EQ(c.sources[1].format, "dovecot");
   const auto& journal = std::get<JournaldSource>(c.sources[1].settings);
-  EXPECT_EQ(journal.matches, (std::vector<std::string>{"SYSLOG_IDENTIFIER=dovecot", "_SYSTEMD_UNIT=dovecot.service"}));
+  EXPECT_EQ(journal.matches,
+            (std::vector<std::string>{"SYSLOG_IDENTIFIER=dovecot", "_SYSTEMD_UNIT=dovecot.service"}));
   EXPECT_EQ(journal.directory, "/var/log/journal");
 
   ASSERT_EQ(c.policy.rules.size(), 3U);
@@ -415,7 +419,8 @@ TEST(CheckConfig, ReportsNothingForAGoodFileAndEverythingForABadOne) {
   const auto bad = dir.write("bad.toml", "[protect]\nports = [0]\n[[rule]]\nname = \"a\"\non = \"x\"\n");
   const Diagnostics d = check_config(bad, hermetic_options());
   ASSERT_EQ(d.size(), 4U) << testing::dump(d);
-  EXPECT_EQ(format_diagnostic(d[0]), bad.string() + ":2:10: error: protect.ports[1] must be between 1 and 65535, not 0");
+  EXPECT_EQ(format_diagnostic(d[0]),
+            bad.string() + ":2:10: error: protect.ports[1] must be between 1 and 65535, not 0");
   EXPECT_EQ(d[0].key, "protect.ports[1]");
   EXPECT_EQ(d[1].line, 3U);  // missing hits and within, at the [[rule]] header
   EXPECT_EQ(d[2].line, 3U);
@@ -427,15 +432,17 @@ TEST(CheckConfig, AFileThatCannotBeReadIsOneDiagnosticNamingIt) {
   const Diagnostics missing = check_config(dir.path() / "nope.toml", hermetic_options());
   ASSERT_EQ(missing.size(), 1U);
   EXPECT_EQ(format_diagnostic(missing[0]),
-            (dir.path() / "nope.toml").string() + ": error: cannot read the configuration: No such file or directory");
+            (dir.path() / "nope.toml").string() +
+                ": error: cannot read the configuration: No such file or directory");
   const Diagnostics directory = check_config(dir.path(), hermetic_options());
   ASSERT_EQ(directory.size(), 1U);
   EXPECT_NE(directory[0].message.find("not a regular file"), std::string::npos);
 }
 
 TEST(Diagnostic, FormatIsGccStyle) {
-  EXPECT_EQ(format_diagnostic({"/etc/strikeout/strikeout.toml", 12, 8, "rule[2].hits", "rule[2].hits must be ..."}),
-            "/etc/strikeout/strikeout.toml:12:8: error: rule[2].hits must be ...");
+  EXPECT_EQ(
+      format_diagnostic({"/etc/strikeout/strikeout.toml", 12, 8, "rule[2].hits", "rule[2].hits must be ..."}),
+      "/etc/strikeout/strikeout.toml:12:8: error: rule[2].hits must be ...");
   EXPECT_EQ(format_diagnostic({"a.toml", 0, 0, "rule", "no [[rule]]"}), "a.toml: error: no [[rule]]");
 }
 

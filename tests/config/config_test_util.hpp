@@ -59,8 +59,8 @@ inline ::testing::AssertionResult has_error(const Diagnostics& diagnostics, std:
     if (d.line == line && d.column == column && d.message.find(needle) != std::string::npos) ++found;
   }
   if (found == 1) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << found << " diagnostics at " << line << ":" << column << " containing '"
-                                       << needle << "'; all of them:\n"
+  return ::testing::AssertionFailure() << found << " diagnostics at " << line << ":" << column
+                                       << " containing '" << needle << "'; all of them:\n"
                                        << dump(diagnostics);
 }
 

@@ -14,7 +14,9 @@ using testing::errors_of;
 using testing::has_error;
 using testing::kValidRule;
 
-std::string with_rule(std::string_view text) { return std::string(text) + "\n" + std::string(kValidRule); }
+std::string with_rule(std::string_view text) {
+  return std::string(text) + "\n" + std::string(kValidRule);
+}
 
 TEST(ConfigMistakes, UnknownKeyInARuleIsNamedWithASuggestion) {
   const auto d = errors_of(R"([[rule]]
@@ -38,14 +40,16 @@ TEST(ConfigMistakes, UnknownSectionAtTheTopLevel) {
 TEST(ConfigMistakes, KeyBelowTheWrongSectionHeaderSaysWhereItBelongs) {
   // Meant for [logs], written after the last [[rule]]: TOML puts it in that rule.
   const auto d = errors_of(std::string(kValidRule) + "timezone = \"UTC\"\n");
-  EXPECT_TRUE(has_error(d, 6, 1, "unknown key 'timezone' in [[rule]] #1 \"auth-failures\"; it is a setting of [logs], "
-                                 "and in TOML a key belongs to the section header above it"));
+  EXPECT_TRUE(has_error(d, 6, 1,
+                        "unknown key 'timezone' in [[rule]] #1 \"auth-failures\"; it is a setting of [logs], "
+                        "and in TOML a key belongs to the section header above it"));
   EXPECT_EQ(d.size(), 1U);
 }
 
 TEST(ConfigMistakes, RuleWrittenAsOneTableInsteadOfAnArrayOfTables) {
   const auto d = errors_of("[rule]\nname = \"x\"\n");
-  EXPECT_TRUE(has_error(d, 1, 1, "rule must be written as [[rule]] sections (an array of tables), not a table"));
+  EXPECT_TRUE(
+      has_error(d, 1, 1, "rule must be written as [[rule]] sections (an array of tables), not a table"));
 }
 
 TEST(ConfigMistakes, WrongType) {
@@ -57,7 +61,8 @@ within = 20
 extend_on_retry = "yes"
 )");
   EXPECT_TRUE(has_error(d, 4, 8, "rule[1].hits must be an integer, not a string"));
-  EXPECT_TRUE(has_error(d, 5, 10, "rule[1].within must be a duration string such as \"20m\" or \"1h30m\", not an integer"));
+  EXPECT_TRUE(has_error(
+      d, 5, 10, "rule[1].within must be a duration string such as \"20m\" or \"1h30m\", not an integer"));
   EXPECT_TRUE(has_error(d, 6, 19, "rule[1].extend_on_retry must be true or false, not a string"));
   EXPECT_EQ(d.size(), 3U);
 }
@@ -125,10 +130,12 @@ hits = 3
 within = "20m"
 action = "block"
 )");
-  EXPECT_TRUE(has_error(d, 3, 6, "rule[1].on must be one of \"auth-failure\", \"auth-success\", \"connect\", not "
-                                  "\"auth-failed\"; did you mean \"auth-failure\"?"));
+  EXPECT_TRUE(has_error(d, 3, 6,
+                        "rule[1].on must be one of \"auth-failure\", \"auth-success\", \"connect\", not "
+                        "\"auth-failed\"; did you mean \"auth-failure\"?"));
   EXPECT_TRUE(has_error(d, 4, 7, "did you mean \"address\"?"));
-  EXPECT_TRUE(has_error(d, 7, 10, "rule[1].action must be one of \"ban\", \"notice\", \"tarpit\", not \"block\""));
+  EXPECT_TRUE(
+      has_error(d, 7, 10, "rule[1].action must be one of \"ban\", \"notice\", \"tarpit\", not \"block\""));
   EXPECT_EQ(d.size(), 3U);
 }
 
@@ -153,8 +160,9 @@ TEST(ConfigMistakes, BadNetworksAndHostBits) {
   const auto d = errors_of(with_rule(R"([allow]
 networks = ["10.0.0.1/8", "10.0.0.0/33", "mail.example.org", "192.0.2.0/24", "192.0.2.0/24", 7]
 )"));
-  EXPECT_TRUE(has_error(d, 2, 13, "allow.networks[1]: \"10.0.0.1/8\" has host bits set after the prefix length; "
-                                  "did you mean \"10.0.0.0/8\"?"));
+  EXPECT_TRUE(has_error(d, 2, 13,
+                        "allow.networks[1]: \"10.0.0.1/8\" has host bits set after the prefix length; "
+                        "did you mean \"10.0.0.0/8\"?"));
   EXPECT_TRUE(has_error(d, 2, 27, "allow.networks[2]: \"10.0.0.0/33\" is not a network"));
   EXPECT_TRUE(has_error(d, 2, 42, "allow.networks[3]: \"mail.example.org\" is not a network"));
   EXPECT_TRUE(has_error(d, 2, 78, "192.0.2.0/24 is listed twice in allow.networks"));
@@ -167,7 +175,8 @@ TEST(ConfigMistakes, AllowlistingEverythingIsRefused) {
 networks = ["0.0.0.0/0",
             "::/0"]
 )"));
-  EXPECT_TRUE(has_error(d, 2, 13, "\"0.0.0.0/0\" would allowlist every IPv4 address, so strikeout would never ban"));
+  EXPECT_TRUE(
+      has_error(d, 2, 13, "\"0.0.0.0/0\" would allowlist every IPv4 address, so strikeout would never ban"));
   EXPECT_TRUE(has_error(d, 3, 13, "\"::/0\" would allowlist every IPv6 address"));
   EXPECT_EQ(d.size(), 2U);
 }
@@ -210,7 +219,8 @@ prefix4 = 24
 hits = 3
 within = "20m"
 )");
-  EXPECT_TRUE(has_error(d, 4, 11, "rule[1].prefix4 has no effect: prefix lengths apply only with key = \"prefix\""));
+  EXPECT_TRUE(
+      has_error(d, 4, 11, "rule[1].prefix4 has no effect: prefix lengths apply only with key = \"prefix\""));
 }
 
 TEST(ConfigMistakes, UnknownSourceType) {
@@ -231,7 +241,8 @@ type = "file"
 path = "var/log/mail.log"
 )"));
   EXPECT_TRUE(has_error(d, 1, 1, "[[source]] #1 has no 'path'"));
-  EXPECT_TRUE(has_error(d, 6, 8, "source[2].path must be an absolute path (starting with '/'), not \"var/log/mail.log\""));
+  EXPECT_TRUE(has_error(
+      d, 6, 8, "source[2].path must be an absolute path (starting with '/'), not \"var/log/mail.log\""));
   EXPECT_EQ(d.size(), 2U);
 }
 
@@ -241,7 +252,8 @@ type = "file"
 path = "/var/log/mail.log"
 format = "postfixx"
 )"));
-  EXPECT_TRUE(has_error(d, 4, 10, "source[1].format: unknown format \"postfixx\"; use \"auto\", a built-in format ("));
+  EXPECT_TRUE(has_error(d, 4, 10,
+                        "source[1].format: unknown format \"postfixx\"; use \"auto\", a built-in format ("));
   EXPECT_TRUE(has_error(d, 4, 10, "did you mean \"postfix\"?"));
 }
 
@@ -258,7 +270,8 @@ matches = ["syslog_identifier=dovecot", "SYSLOG_IDENTIFIER"]
 )"));
   EXPECT_TRUE(has_error(d, 4, 11, "source[1].matches has no effect: it is a setting of journald sources"));
   EXPECT_TRUE(has_error(d, 8, 8, "source[2].path has no effect: it is a setting of file sources"));
-  EXPECT_TRUE(has_error(d, 9, 12, "source[2].matches[1]: \"syslog_identifier=dovecot\" is not a journal match"));
+  EXPECT_TRUE(
+      has_error(d, 9, 12, "source[2].matches[1]: \"syslog_identifier=dovecot\" is not a journal match"));
   EXPECT_TRUE(has_error(d, 9, 41, "source[2].matches[2]: \"SYSLOG_IDENTIFIER\" is not a journal match"));
   EXPECT_EQ(d.size(), 4U);
 }
@@ -331,7 +344,8 @@ hits = 3
 within = "20m"
 distinct = "prefix"
 )");
-  EXPECT_TRUE(has_error(d, 6, 12, "rule[1].distinct has no effect: only key = \"username\" rules count distinct"));
+  EXPECT_TRUE(
+      has_error(d, 6, 12, "rule[1].distinct has no effect: only key = \"username\" rules count distinct"));
   EXPECT_EQ(d.size(), 1U);
 }
 
@@ -389,7 +403,8 @@ listen = "localhost:9753"
   EXPECT_TRUE(has_error(d, 2, 11, "enforce.backend must be one of \"nftables\", not \"iptables\""));
   EXPECT_TRUE(has_error(d, 3, 10, "enforce.reject must be one of \"reset\", \"drop\", not \"refuse\""));
   EXPECT_TRUE(has_error(d, 4, 30, "enforce.rate_limit.connections must be between 1 and 1000000, not 0"));
-  EXPECT_TRUE(has_error(d, 4, 39, "enforce.rate_limit.per must be \"1s\", \"1m\" (or \"60s\"), \"1h\" or \"1d\""));
+  EXPECT_TRUE(
+      has_error(d, 4, 39, "enforce.rate_limit.per must be \"1s\", \"1m\" (or \"60s\"), \"1h\" or \"1d\""));
   EXPECT_TRUE(has_error(d, 6, 8, "state.path must be an absolute path"));
   EXPECT_TRUE(has_error(d, 8, 10, "control.socket is longer than 107 bytes"));
   EXPECT_TRUE(has_error(d, 9, 9, "control.group: \"Mail Admins\" is not a group name"));
