@@ -10,3 +10,12 @@ strikeout_test(app_pcap_replay_test component
   SOURCES ${_wire_app_dir}/pcap_replay_test.cpp
   LIBS ${STRIKEOUT_WIRE_APP_LIB} strikeout_core PkgConfig::PCAP)
 target_include_directories(app_pcap_replay_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/wire)
+
+strikeout_test(app_export_test unit
+  SOURCES ${_wire_app_dir}/export_test.cpp
+  LIBS ${STRIKEOUT_WIRE_APP_LIB} strikeout_config)
+
+# Loads the exports with nft -f and iptables-restore in a network namespace of its own (root).
+strikeout_test(app_export_kernel_test kernel
+  SOURCES ${_wire_app_dir}/export_kernel_test.cpp
+  LIBS ${STRIKEOUT_WIRE_APP_LIB} strikeout_config Threads::Threads)
