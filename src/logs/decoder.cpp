@@ -119,6 +119,8 @@ std::variant<LineDecoder, std::string> LineDecoder::create(DecoderOptions option
   return LineDecoder(std::move(impl));
 }
 
+void LineDecoder::set_year_anchor(YearAnchor year) { impl_->year = year; }
+
 LineStatus LineDecoder::decode(std::string_view line, core::Event& out) {
   detail::Header h;
   if (!detail::parse_header(line, impl_->zone, impl_->year, h)) return LineStatus::Unparsed;

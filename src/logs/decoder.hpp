@@ -98,6 +98,10 @@ class LineDecoder {
   // A record whose header was already split (journald).
   LineStatus decode_record(const LogRecord& record, core::Event& out);
 
+  // Replaces the year anchor. A live source re-anchors at "now" as days pass, so a syslog line written
+  // after New Year gets the new year; other matcher state (OpenSMTPD sessions) is kept.
+  void set_year_anchor(YearAnchor year);
+
  private:
   struct Impl;
   explicit LineDecoder(std::unique_ptr<Impl> impl);
