@@ -877,6 +877,62 @@ OperatorResult Engine::unban(const Prefix& target, Time now, DecisionSink& sink)
   return OperatorResult::Done;
 }
 
+void Engine::reload(Policy policy, Time now, DecisionSink& sink) {
+  Impl& old = *impl_;
+  old.advance_to(now, sink);
+  auto next = std::make_unique<Impl>(std::move(policy));
+  Impl& m = *next;
+  // Windows of rules that kept their name and shape move over as they are (each table keeps the
+  // seed it was built with).
+  for (auto& rs : m.rules) {
+    for (auto& o : old.rules) {
+      if (o.rule.name != rs.rule.name) continue;
+      const bool same = o.rule.on == rs.rule.on && o.rule.key == rs.rule.key && o.hits == rs.hits &&
+                        o.tick_us == rs.tick_us &&
+                        (rs.rule.key == KeyKind::Address ||
+                         (o.rule.prefix4 == rs.rule.prefix4 && o.rule.prefix6 == rs.rule.prefix6)) &&
+                        (rs.rule.key != KeyKind::Username || o.rule.distinct == rs.rule.distinct);
+      if (same) {
+        rs.table = std::move(o.table);
+        rs.campaigns = std::move(o.campaigns);
+      }
+      break;
+    }
+  }
+  if (m.policy.limits.duplicate_window == old.policy.limits.duplicate_window &&
+      m.policy.limits.max_tracked_keys == old.policy.limits.max_tracked_keys) {
+    m.dedup = std::move(old.dedup);
+  }
+  m.bans = std::move(old.bans);
+  m.ban_lengths = old.ban_lengths;
+  m.expiries = std::move(old.expiries);
+  m.history = std::move(old.history);
+  m.stats = old.stats;
+  m.started = old.started;
+  m.now = old.now;
+  m.next_sweep = old.now + m.sweep_interval;
+  // Re-tags follow the ban's rule by name.
+  for (auto& [target, b] : m.bans) {
+    if (b.rule < 0) continue;
+    const std::string& name = old.rules[static_cast<std::size_t>(b.rule)].rule.name;
+    b.rule = -1;
+    for (const auto& rs : m.rules) {
+      if (rs.rule.name == name) b.rule = static_cast<int>(rs.index);
+    }
+  }
+  // Bans the new allowlist forbids are lifted now, in target order.
+  std::vector<Prefix> lifted;
+  for (const auto& [target, b] : m.bans) {
+    if (m.allowlisted_in(target) != nullptr) lifted.push_back(target);
+  }
+  std::sort(lifted.begin(), lifted.end());
+  for (const auto& target : lifted) {
+    m.history.erase(target);
+    m.end_ban(m.bans.find(target), m.now, "allowlisted by a configuration reload", sink);
+  }
+  impl_ = std::move(next);
+}
+
 bool Engine::is_allowlisted(const Address& a) const {
   std::uint64_t hi = 0;
   std::uint64_t lo = 0;

@@ -63,6 +63,13 @@ class Engine {
   // counted in stats().too_late and otherwise ignored.
   void on_event(const Event& e, DecisionSink& sink);
 
+  // Takes a new policy (configuration reload) at `now`, after ending the bans due by then. Kept:
+  // active bans (a ban whose target the new allowlist covers or overlaps is lifted at once, with an
+  // Unban), offence history, statistics, and the windows of every rule that kept its name and its
+  // shape (event kind, key, hits, prefix lengths, distinct); other rules start empty. A kept ban
+  // whose rule is gone is no longer extended by re-tags. Added with the engine (backward compatible).
+  void reload(Policy policy, Time now, DecisionSink& sink);
+
   // Moves time forward without an event: ends bans whose `until` <= now (Unban decisions, in order of
   // `until`), and drops window entries that can no longer contribute to any rule.
   void advance(Time now, DecisionSink& sink);

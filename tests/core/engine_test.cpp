@@ -550,6 +550,32 @@ TEST(EngineOperator, BanAndUnban) {
   EXPECT_TRUE(engine.active_bans().empty());
 }
 
+// Reload: windows of rules that kept their name and shape survive, bans survive, and a ban the new
+// allowlist covers is lifted at once.
+TEST(EngineReload, KeepsWindowsAndBansAndLiftsNewlyAllowlistedBans) {
+  Engine engine(policy_with({address_rule(3, 20min)}));
+  RecordingSink sink;
+  // 00:00, 00:01: 192.0.2.1 at Strike 2. 00:01, 00:01.5, 00:02: 198.51.100.1 banned.
+  engine.on_event(failure(at_min(0), "192.0.2.1"), sink);
+  engine.on_event(failure(at_min(1), "192.0.2.1"), sink);
+  for (double m : {1.0, 1.5, 2.0}) engine.on_event(failure(at_min(m), "198.51.100.1"), sink);
+  sink.take();
+  // 00:03: reload with 198.51.100.0/24 allowlisted and a new notice rule.
+  Rule notice = address_rule(5, 1h);
+  notice.name = "watch";
+  notice.action = RuleAction::Notice;
+  engine.reload(policy_with({address_rule(3, 20min), notice}, {net("198.51.100.0/24")}), at_min(3),
+                sink);
+  auto d = sink.take();
+  ASSERT_THAT(briefs(d), ElementsAre("unban 198.51.100.1"));
+  EXPECT_EQ(d[0].reason, "allowlisted by a configuration reload");
+  // 00:04: 192.0.2.1's third failure: the kept window makes it Strike 3; the new rule: Strike 1.
+  engine.on_event(failure(at_min(4), "192.0.2.1"), sink);
+  EXPECT_THAT(briefs(sink.take()),
+              ElementsAre("strike 3 192.0.2.1", "ban 192.0.2.1", "strike 1 192.0.2.1"));
+  EXPECT_EQ(engine.policy().rules.size(), 2U);
+}
+
 // Usernames are attacker text: bounded and quoted in reasons.
 TEST(EngineCampaign, HostileUsernameIsBoundedAndQuoted) {
   Rule r = address_rule(1, 1h);
