@@ -19,3 +19,11 @@ strikeout_test(app_export_test unit
 strikeout_test(app_export_kernel_test kernel
   SOURCES ${_wire_app_dir}/export_kernel_test.cpp
   LIBS ${STRIKEOUT_WIRE_APP_LIB} strikeout_config Threads::Threads)
+
+# probe against fake SMTP servers on loopback.
+strikeout_test(app_probe_test component
+  SOURCES ${_wire_app_dir}/probe_test.cpp
+  LIBS ${STRIKEOUT_WIRE_APP_LIB} nlohmann_json::nlohmann_json Threads::Threads)
+if(TARGET PkgConfig::OPENSSL)
+  target_compile_definitions(app_probe_test PRIVATE STRIKEOUT_HAVE_OPENSSL=1)
+endif()
