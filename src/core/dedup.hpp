@@ -41,6 +41,7 @@ class DuplicateFilter {
   void sweep(Time now);
 
   std::size_t addresses() const { return table_.size(); }
+  Duration retention() const { return retention_; }
   std::size_t memory_bytes() const { return table_.memory_bytes(); }
   std::uint64_t unremembered() const { return unremembered_; }
 

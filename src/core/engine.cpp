@@ -229,6 +229,7 @@ struct Engine::Impl {
   Time next_sweep{};
   Duration sweep_interval{};
   std::size_t dedup_after_sweep = 0;
+  Time next_dedup_sweep{};
   std::uint64_t evict_batch = 1;
   std::vector<std::int64_t> times;  // scratch for one window, sized for the largest rule
   std::string reason_buf;
@@ -288,6 +289,7 @@ void Engine::Impl::advance_to(Time t, DecisionSink& sink) {
     started = true;
     now = t;
     next_sweep = t + sweep_interval;
+    next_dedup_sweep = t + dedup.retention();
     return;
   }
   if (t <= now) return;
@@ -296,12 +298,13 @@ void Engine::Impl::advance_to(Time t, DecisionSink& sink) {
   if (now >= next_sweep) {
     sweep();
     next_sweep = now + sweep_interval;
-  } else if (dedup.addresses() > 2 * dedup_after_sweep + 1024) {
+  } else if (now >= next_dedup_sweep || dedup.addresses() > 2 * dedup_after_sweep + 1024) {
     // The pairing state lives for seconds, the windows for minutes: between sweeps, the duplicate
-    // filter is swept alone whenever it has doubled, so it stays near its live size at an
-    // amortised O(1) per report.
+    // filter is swept alone once per its retention and whenever it has doubled, so it stays near
+    // its live size at an amortised O(1) per report.
     dedup.sweep(now);
     dedup_after_sweep = dedup.addresses();
+    next_dedup_sweep = now + dedup.retention();
   }
 }
 
@@ -327,6 +330,7 @@ void Engine::Impl::sweep() {
   drop_stale();
   dedup.sweep(now);
   dedup_after_sweep = dedup.addresses();
+  next_dedup_sweep = now + dedup.retention();
   for (auto it = history.begin(); it != history.end();) {
     if (now > it->second.last_end + it->second.forget_after && !bans.contains(it->first)) {
       it = history.erase(it);
