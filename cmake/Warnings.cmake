@@ -1,6 +1,7 @@
 # One warning set for every target of ours; -Werror in CI (STRIKEOUT_WERROR=ON).
+# Not -Wnull-dereference: GCC 12 reports false positives inside libstdc++ and Asio at -O2.
 add_library(strikeout_warnings INTERFACE)
 target_compile_options(strikeout_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
-  -Wold-style-cast -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+  -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough
   $<$<BOOL:${STRIKEOUT_WERROR}>:-Werror>)

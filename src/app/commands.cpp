@@ -11,9 +11,6 @@
 namespace strikeout::app {
 
 using report::append_json_escaped;
-using report::append_quoted;
-using report::append_ban_json;
-using report::DecisionFormatter;
 
 namespace {
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "daemon/daemon.hpp"
 
 namespace {
 constexpr int kUsageError = 2;
@@ -54,22 +55,35 @@ int main(int argc, char** argv) {
   check_cmd->add_option("FILE", check_path, "Configuration file")->capture_default_str();
   check_cmd->add_flag("--json", check_json, "Errors as JSON lines");
 
+  // daemon
+  strikeout::daemon::DaemonOptions daemon_options;
+  daemon_options.config_path = strikeout::app::kDefaultConfigPath;
+  auto* daemon_cmd = app.add_subcommand(
+      "daemon",
+      "Protect this server: follow the mail logs, ban offenders in the kernel (nftables table inet strikeout).\n"
+      "Runs in the foreground; SIGHUP reloads the configuration, SIGTERM stops (bans stay in the kernel).");
+  auto* daemon_config = daemon_cmd->add_option("--config", daemon_options.config_path,
+                                               "Configuration file (without it, the built-in default is used if "
+                                               "/etc/strikeout/strikeout.toml does not exist)");
+  daemon_cmd->add_option("--positions", daemon_options.positions_path,
+                         "State file of the log sources' positions (default: 'positions' beside [state] path)");
+
   // default-config
   auto* default_cmd = app.add_subcommand("default-config", "Print the built-in default configuration.");
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::Success& e) {  // also --help and --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kUsageError;
   }
 
+  if (daemon_cmd->parsed()) {
+    daemon_options.config_path_given = daemon_config->count() > 0;
+    return strikeout::daemon::run_daemon(daemon_options);
+  }
   if (replay_cmd->parsed()) {
     replay.progress = isatty(STDERR_FILENO) == 1;
     return strikeout::app::run_replay_command(replay, stdout, stderr);

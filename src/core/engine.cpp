@@ -771,11 +771,13 @@ void Engine::Impl::count_campaign(RuleState& rs, const Event& e, DecisionSink& s
   std::erase_if(c.sources, [&](const SourceSeen& s) { return s.last_us < t - within; });
   auto seen = std::find_if(c.sources.begin(), c.sources.end(),
                            [&](const SourceSeen& s) { return s.source == source; });
-  if (seen == c.sources.end()) {
-    c.sources.push_back(SourceSeen{source, t});
-  } else {
+  if (seen != c.sources.end()) {
+    // A source already counted: the campaign's strike count (distinct sources) is unchanged, so
+    // there is no new strike to tell; only its last failure moves (it stays in the window longer).
     seen->last_us = std::max(seen->last_us, t);
+    return;
   }
+  c.sources.push_back(SourceSeen{source, t});
   const auto k = static_cast<std::uint32_t>(c.sources.size());
   if (k < rs.hits) {
     emit_strike(rs, e, source, k, shown, reason(k), sink);
