@@ -59,13 +59,31 @@ class OutputBuffer {
   std::string text_;
 };
 
+struct ServiceCount {
+  core::EventKind kind;
+  std::string service;
+  std::uint64_t count;
+};
+
+// The summary lists events by kind (in the order of core::EventKind), then service name.
+std::vector<ServiceCount> sorted_services(const std::vector<ServiceCount>& in) {
+  std::vector<ServiceCount> out = in;
+  std::sort(out.begin(), out.end(), [](const ServiceCount& a, const ServiceCount& b) {
+    const std::string_view ka = core::to_string(a.kind);
+    const std::string_view kb = core::to_string(b.kind);
+    return ka != kb ? ka < kb : a.service < b.service;
+  });
+  return out;
+}
+
 struct Counters {
   std::uint64_t lines = 0;
   std::uint64_t event_lines = 0;
   std::uint64_t no_event_lines = 0;
   std::uint64_t unparsed_lines = 0;
   std::uint64_t long_lines = 0;
-  std::map<std::string, std::uint64_t> by_kind_service;  // "auth-failure\tsubmission" -> n
+  std::vector<ServiceCount> by_kind_service;  // in order of first appearance; sorted for the summary
+  std::string user_buffer;
   std::unordered_map<core::Address, std::uint64_t, AddressHash> failures_by_address;
   std::unordered_map<std::string, std::uint64_t> failures_by_user;
   std::uint64_t other_users = 0;
@@ -85,7 +103,7 @@ class ReplaySink final : public core::DecisionSink {
     if (json_) {
       formatter_.append_json(text, d);
     } else {
-      text += core::format_rfc3339(d.time);
+      text += formatter_.time_text(d.time);
       text += "  ";
       text += formatter_.human(d);
     }
@@ -121,22 +139,36 @@ struct Input {
 };
 
 void count_event(const core::Event& e, Counters& c) {
-  std::string key(core::to_string(e.kind));
-  key += '\t';
-  key += e.service.empty() ? std::string_view("-") : e.service;
-  c.by_kind_service[key] += e.count;
+  // A handful of (kind, service) pairs exist: a linear search over them costs less than building a
+  // map key for every event.
+  const std::string_view service = e.service.empty() ? std::string_view("-") : e.service;
+  ServiceCount* slot = nullptr;
+  for (auto& sc : c.by_kind_service) {
+    if (sc.kind == e.kind && sc.service == service) {
+      slot = &sc;
+      break;
+    }
+  }
+  if (slot == nullptr) {
+    c.by_kind_service.push_back(ServiceCount{e.kind, std::string(service), 0});
+    slot = &c.by_kind_service.back();
+  }
+  slot->count += e.count;
   if (e.kind != core::EventKind::AuthFailure) return;
   c.failures_by_address[e.source] += e.count;
   if (e.user.empty()) return;
-  // Usernames are compared case-insensitively everywhere in strikeout.
-  std::string user(e.user.substr(0, 256));
-  std::transform(user.begin(), user.end(), user.begin(),
-                 [](char ch) { return (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch; });
+  // Usernames are compared case-insensitively everywhere in strikeout. The buffer is reused, so a
+  // username already counted costs no allocation.
+  std::string& user = c.user_buffer;
+  user.assign(e.user.substr(0, 256));
+  for (char& ch : user) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
   auto it = c.failures_by_user.find(user);
   if (it != c.failures_by_user.end()) {
     it->second += e.count;
   } else if (c.failures_by_user.size() < kMaxUsernames) {
-    c.failures_by_user.emplace(std::move(user), e.count);
+    c.failures_by_user.emplace(user, e.count);
   } else {
     c.other_users += e.count;
   }
@@ -179,11 +211,10 @@ void write_summary_json(std::string& out, const Counters& c, const core::Engine&
       c.lines, c.event_lines, c.no_event_lines, c.unparsed_lines, c.long_lines);
   out += ",\"events\":[";
   bool first = true;
-  for (const auto& [key, n] : c.by_kind_service) {
-    const auto tab = key.find('\t');
-    out += fmt::format("{}{{\"kind\":\"{}\",\"service\":\"", first ? "" : ",", key.substr(0, tab));
-    append_json_escaped(out, key.substr(tab + 1));
-    out += fmt::format("\",\"count\":{}}}", n);
+  for (const auto& sc : sorted_services(c.by_kind_service)) {
+    out += fmt::format("{}{{\"kind\":\"{}\",\"service\":\"", first ? "" : ",", core::to_string(sc.kind));
+    append_json_escaped(out, sc.service);
+    out += fmt::format("\",\"count\":{}}}", sc.count);
     first = false;
   }
   out += fmt::format(
@@ -232,11 +263,10 @@ void write_summary_human(std::string& out, const Counters& c, const core::Engine
   if (c.long_lines > 0) out += fmt::format(", {} cut at 64 KiB", c.long_lines);
   out += '\n';
   out += "  events by kind and service:\n";
-  for (const auto& [key, n] : c.by_kind_service) {
-    const auto tab = key.find('\t');
+  for (const auto& sc : sorted_services(c.by_kind_service)) {
     std::string service;
-    append_quoted(service, key.substr(tab + 1));
-    out += fmt::format("    {:<13} {:<14} {}\n", key.substr(0, tab), service, n);
+    append_quoted(service, sc.service);
+    out += fmt::format("    {:<13} {:<14} {}\n", core::to_string(sc.kind), service, sc.count);
   }
   out += fmt::format("  not counted: {} duplicate reports, {} from allowlisted sources, {} while banned, {} too late\n",
                      s.duplicates, s.allowlisted, s.while_banned, s.too_late);

@@ -48,9 +48,16 @@ std::uint32_t Address::v4() const {
 std::string Address::to_string() const {
   char buf[INET6_ADDRSTRLEN];
   if (is_v4()) {
-    in_addr quad{};
-    quad.s_addr = htonl(v4());
-    inet_ntop(AF_INET, &quad, buf, sizeof buf);
+    // By hand: glibc's inet_ntop formats IPv4 through sprintf, and replay prints an address per line.
+    char* p = buf;
+    for (unsigned i = 12; i < 16; ++i) {
+      const unsigned octet = bytes_[i];
+      if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
+      *p++ = static_cast<char>('0' + octet % 10);
+      if (i != 15) *p++ = '.';
+    }
+    return std::string(buf, p);
   } else {
     inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
   }

@@ -229,6 +229,7 @@ struct Engine::Impl {
   Time next_sweep{};
   Duration sweep_interval{};
   std::size_t dedup_after_sweep = 0;
+  std::uint64_t events_since_sweep = 0;  // events counted since the last sweep (amortises its cost)
   Time next_dedup_sweep{};
   std::uint64_t evict_batch = 1;
   std::vector<std::int64_t> times;  // scratch for one window, sized for the largest rule
@@ -295,8 +296,13 @@ void Engine::Impl::advance_to(Time t, DecisionSink& sink) {
   if (t <= now) return;
   now = t;
   expire(sink);
-  if (now >= next_sweep) {
+  // The sweep is O(keys): it runs once per sweep interval of event time, but only once at least as
+  // many events as there are keys arrived since the last one, so its cost per event stays O(1) when a
+  // replay crosses many intervals with few events each. Keys it leaves a little longer are still
+  // bounded by the memory cap (make_room drops stale keys first).
+  if (now >= next_sweep && events_since_sweep >= tracked()) {
     sweep();
+    events_since_sweep = 0;
     next_sweep = now + sweep_interval;
   } else if (now >= next_dedup_sweep || dedup.addresses() > 2 * dedup_after_sweep + 1024) {
     // The pairing state lives for seconds, the windows for minutes: between sweeps, the duplicate
@@ -626,6 +632,7 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
 // ---- counting -------------------------------------------------------------------------------
 
 void Engine::Impl::count_event(const Event& e, DecisionSink& sink) {
+  ++events_since_sweep;
   const auto& ids = rules_by_kind[static_cast<std::size_t>(e.kind) % 3];
   for (std::uint32_t id : ids) {
     RuleState& rs = rules[id];

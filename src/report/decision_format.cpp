@@ -43,7 +43,7 @@ std::string DecisionFormatter::human(const core::Decision& d) const {
                                                                : "SMTP_AUTH_REJECTED: Go AWAY";
       out += fmt::format("{}{}: SRC={} rule={} {}={} until={} offence={} count={}", what,
                          d.extended ? " (again)" : "", target, d.rule, d.extended ? "extended_by" : "ban",
-                         core::format_duration(length), core::format_rfc3339(d.until), d.offence, d.count);
+                         core::format_duration(length), until_text(d.until), d.offence, d.count);
       break;
     }
     case core::DecisionKind::Unban:
@@ -73,7 +73,7 @@ void append_string_field(std::string& out, std::string_view name, std::string_vi
 
 void DecisionFormatter::append_json(std::string& out, const core::Decision& d) const {
   out += "{\"time\":\"";
-  out += core::format_rfc3339(d.time);
+  out += time_text(d.time);
   out += "\",\"action\":\"";
   switch (d.kind) {
     case core::DecisionKind::Strike: out += "strike"; break;
@@ -90,7 +90,7 @@ void DecisionFormatter::append_json(std::string& out, const core::Decision& d) c
     fmt::format_to(std::back_inserter(out), ",\"threshold\":{}", d.threshold);
   }
   if (d.kind == core::DecisionKind::Ban) {
-    append_string_field(out, "until", core::format_rfc3339(d.until));
+    append_string_field(out, "until", until_text(d.until));
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(d.until - d.time).count();
     fmt::format_to(std::back_inserter(out), ",\"ban_seconds\":{},\"offence\":{},\"extended\":{}", secs,
                    d.offence, d.extended ? "true" : "false");

@@ -25,13 +25,33 @@ class DecisionFormatter {
   // (when known), reason, sensor.
   void append_json(std::string& out, const core::Decision& d) const;
 
+  // core::format_rfc3339(t), remembered: decisions come in bursts with the same time, and replay
+  // writes one per line, so formatting each time anew is a visible cost. Not thread-safe (one
+  // formatter per thread).
+  const std::string& time_text(core::Time t) const { return time_cache_.get(t); }
+  const std::string& until_text(core::Time t) const { return until_cache_.get(t); }
+
  private:
   // The recipe's tag for the rule that made the decision: SMTP_AUTH_FAIL for failures,
   // SMTP_CONN_RATE for connection counting, SMTP_AUTH_CAMPAIGN for username rules.
   std::string_view tag_for(const std::string& rule) const;
   const core::Rule* find_rule(const std::string& name) const;
 
+  struct TimeCache {
+    mutable core::Time time{core::Time::min()};
+    mutable std::string text;
+    const std::string& get(core::Time t) const {
+      if (t != time) {
+        time = t;
+        text = core::format_rfc3339(t);
+      }
+      return text;
+    }
+  };
+
   const core::Policy& policy_;
+  TimeCache time_cache_;
+  TimeCache until_cache_;
 };
 
 // A ban as JSON (for the summary's active bans and for `list --json`).

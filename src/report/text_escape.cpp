@@ -34,8 +34,20 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }
 }  // namespace
 
+namespace {
+// True for bytes that append_quoted writes as they are.
+constexpr bool plain_quoted(std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+// True for bytes that append_json_escaped writes as they are (ASCII without escapes).
+constexpr bool plain_json(std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+}  // namespace
+
 void append_quoted(std::string& out, std::string_view text) {
   out.push_back('"');
+  // Fast path: most usernames need no escaping at all.
+  std::size_t plain = 0;
+  while (plain < text.size() && plain_quoted(static_cast<std::uint8_t>(text[plain]))) ++plain;
+  out.append(text.data(), plain);
+  text.remove_prefix(plain);
   for (char ch : text) {
     const auto c = static_cast<std::uint8_t>(ch);
     if (c == '"' || c == '\\') {
@@ -55,6 +67,14 @@ void append_quoted(std::string& out, std::string_view text) {
 void append_json_escaped(std::string& out, std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
+    // Copy the longest run of bytes that need no escaping in one go.
+    std::size_t run = i;
+    while (run < text.size() && plain_json(static_cast<std::uint8_t>(text[run]))) ++run;
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i == text.size()) break;
+    }
     const auto c = static_cast<std::uint8_t>(text[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
