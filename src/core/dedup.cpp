@@ -1,6 +1,9 @@
 #include "core/dedup.hpp"
 
+#include <algorithm>
 #include <array>
+#include <limits>
+#include <vector>
 
 #include "core/username.hpp"
 
@@ -102,6 +105,55 @@ void DuplicateFilter::sweep(Time now) {
     }
     return false;
   });
+}
+
+// ---- state snapshot (issue 4) ----------------------------------------------------------------
+
+bool DuplicateFilter::save(const Address& source, SavedPairing& out) const {
+  const std::size_t slot = table_.find(source);
+  if (slot == AddressTable::npos) return false;
+  std::array<Record, kRecords> recs;
+  std::memcpy(recs.data(), table_.payload(slot), sizeof recs);
+  out.source = source;
+  out.reports.clear();
+  std::int64_t newest = std::numeric_limits<std::int64_t>::min();
+  for (const auto& r : recs) {
+    if ((r.flags & kUsed) == 0) continue;
+    out.reports.push_back(SavedReport{from_micros(r.time_us), r.user_hash, r.reporter, r.flags});
+    newest = std::max(newest, r.time_us);
+  }
+  if (out.reports.empty()) return false;
+  out.expires = from_micros(newest) + retention_;
+  return true;
+}
+
+void DuplicateFilter::save_all(std::vector<SavedPairing>& out) const {
+  for (std::size_t slot = 0; slot < table_.capacity(); ++slot) {
+    if (!table_.occupied(slot)) continue;
+    SavedPairing p;
+    if (save(table_.key(slot), p)) out.push_back(std::move(p));
+  }
+}
+
+void DuplicateFilter::restore(const SavedPairing& saved) {
+  if (saved.reports.empty()) return;
+  std::size_t slot = table_.find(saved.source);
+  if (slot == AddressTable::npos) {
+    if (table_.size() >= max_addresses_) return;
+    slot = table_.insert(saved.source);
+  }
+  // The newest kRecords reports, with only the flag bits this filter knows.
+  std::vector<SavedReport> reports = saved.reports;
+  std::sort(reports.begin(), reports.end(),
+            [](const SavedReport& a, const SavedReport& b) { return a.time > b.time; });
+  std::array<Record, kRecords> recs{};
+  for (std::size_t i = 0; i < kRecords && i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    recs[i] = Record{to_micros(r.time), r.user_hash, r.reporter,
+                     static_cast<std::uint8_t>((r.flags & (kUsed | kUserKnown | kPaired | kSummed)) | kUsed),
+                     {0, 0}};
+  }
+  std::memcpy(table_.payload(slot), recs.data(), sizeof recs);
 }
 
 }  // namespace strikeout::core::detail

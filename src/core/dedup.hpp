@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "core/address_table.hpp"
+#include "core/engine_state.hpp"
 #include "core/event.hpp"
 #include "core/time.hpp"
 
@@ -44,6 +45,13 @@ class DuplicateFilter {
   Duration retention() const { return retention_; }
   std::size_t memory_bytes() const { return table_.memory_bytes(); }
   std::uint64_t unremembered() const { return unremembered_; }
+
+  // State snapshot for the store (issue 4). save(): the reports remembered for `source` (false when
+  // none). save_all(): every address's. restore(): puts saved reports back (replacing any for that
+  // address; more than kRecords are cut to the newest; refused when the table is full).
+  bool save(const Address& source, SavedPairing& out) const;
+  void save_all(std::vector<SavedPairing>& out) const;
+  void restore(const SavedPairing& saved);
 
  private:
   struct Record {

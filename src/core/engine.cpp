@@ -22,6 +22,7 @@
 
 #include "core/address_table.hpp"
 #include "core/dedup.hpp"
+#include "core/engine_state.hpp"
 #include "core/username.hpp"
 
 namespace strikeout::core {
@@ -1003,5 +1004,246 @@ const EngineStats& Engine::stats() const {
 }
 
 const Policy& Engine::policy() const { return impl_->policy; }
+
+// ---- state snapshot (issue 4; docs/state.md) ----------------------------------------------------
+// Kept apart from the hot path: these functions read and fill the same structures the counting code
+// uses, and only run at start, at a reload and at each store commit (for the keys touched since).
+
+namespace {
+
+// The window of `slot` in a rule's table, as times oldest first.
+SavedWindow saved_window(const RuleState& rs, std::size_t slot, const Prefix& key,
+                         Duration tolerance) {
+  SavedWindow w;
+  w.rule = rs.rule.name;
+  w.key = key;
+  const std::byte* p = rs.table->payload(slot);
+  std::int64_t base = 0;
+  std::uint16_t count = 0;
+  std::memcpy(&base, p + kBaseAt, 8);
+  std::memcpy(&count, p + kCountAt, 2);
+  w.times.reserve(count);
+  for (std::uint16_t i = 0; i < count; ++i) {
+    std::uint32_t off = 0;
+    if (i > 0) std::memcpy(&off, p + kOffsetsAt + 4 * (i - 1U), 4);
+    w.times.push_back(from_micros((base + off) * rs.tick_us));
+  }
+  const Time newest = w.times.empty() ? Time{} : w.times.back();
+  w.expires = newest + std::max(rs.rule.within, Duration::zero()) + tolerance;
+  return w;
+}
+
+SavedCampaign saved_campaign(const RuleState& rs, const std::string& folded, const Campaign& c,
+                             Duration tolerance) {
+  SavedCampaign out;
+  out.rule = rs.rule.name;
+  out.username = folded;
+  out.display = c.display;
+  out.last = from_micros(c.last_us);
+  out.active = c.active_until_us != kMinInt;
+  out.active_until = out.active ? from_micros(c.active_until_us) : Time{};
+  out.sources_total = c.sources_total;
+  for (const auto& src : c.sources) out.sources.push_back(SavedCampaignSource{src.source, from_micros(src.last_us)});
+  const Time stale = out.last + std::max(rs.rule.within, Duration::zero()) + tolerance;
+  out.expires = out.active ? std::max(stale, out.active_until) : stale;
+  return out;
+}
+
+SavedBan saved_ban(const BanState& b) {
+  return SavedBan{b.info, b.rule >= 0, b.length, b.max_until};
+}
+
+// The key a rule counts `source` under.
+Prefix rule_key(const RuleState& rs, const Address& source) {
+  if (rs.rule.key == KeyKind::Prefix) {
+    return Prefix{source, source.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6};
+  }
+  return Prefix::host(source);
+}
+
+}  // namespace
+
+EngineState Engine::export_state() const {
+  const Impl& m = *impl_;
+  const Duration tolerance = std::max(m.policy.limits.reorder_tolerance, Duration::zero());
+  EngineState st;
+  st.started = m.started;
+  st.now = m.now;
+  st.bans.reserve(m.bans.size());
+  for (const auto& [target, b] : m.bans) st.bans.push_back(saved_ban(b));
+  for (const auto& [target, h] : m.history) {
+    st.offenders.push_back(SavedOffender{target, h.offences, h.last_end, h.forget_after});
+  }
+  for (const auto& rs : m.rules) {
+    if (rs.table) {
+      for (std::size_t slot = 0; slot < rs.table->capacity(); ++slot) {
+        if (!rs.table->occupied(slot)) continue;
+        const Address key = rs.table->key(slot);
+        const unsigned len = rs.rule.key == KeyKind::Prefix ? (key.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6)
+                                                            : (key.is_v4() ? 32U : 128U);
+        st.windows.push_back(saved_window(rs, slot, Prefix{key, len}, tolerance));
+      }
+    }
+    for (const auto& [user, c] : rs.campaigns) st.campaigns.push_back(saved_campaign(rs, user, c, tolerance));
+  }
+  m.dedup.save_all(st.pairing);
+  return st;
+}
+
+EngineDelta Engine::export_touched(const TouchedKeys& touched) const {
+  const Impl& m = *impl_;
+  const Duration tolerance = std::max(m.policy.limits.reorder_tolerance, Duration::zero());
+  EngineDelta d;
+  d.present.started = m.started;
+  d.present.now = m.now;
+  for (const Address& source : touched.sources) {
+    for (const auto& rs : m.rules) {
+      if (rs.rule.key == KeyKind::Username) continue;
+      const Prefix key = rule_key(rs, source);
+      const std::size_t slot = rs.table ? rs.table->find(key.address()) : AddressTable::npos;
+      if (slot == AddressTable::npos) {
+        if (rs.table) d.windows_gone.push_back(WindowKey{rs.rule.name, key});
+      } else {
+        d.present.windows.push_back(saved_window(rs, slot, key, tolerance));
+      }
+    }
+    SavedPairing p;
+    if (m.dedup.save(source, p)) {
+      d.present.pairing.push_back(std::move(p));
+    } else {
+      d.pairing_gone.push_back(source);
+    }
+  }
+  for (const std::string& user : touched.usernames) {
+    if (user.empty()) continue;
+    char buf[detail::kMaxUsernameBytes];
+    const std::string_view folded = detail::fold_username(user, buf);
+    for (const auto& rs : m.rules) {
+      if (rs.rule.key != KeyKind::Username) continue;
+      auto it = rs.campaigns.find(folded);
+      if (it == rs.campaigns.end()) {
+        d.campaigns_gone.push_back(CampaignKey{rs.rule.name, std::string(folded)});
+      } else {
+        d.present.campaigns.push_back(saved_campaign(rs, it->first, it->second, tolerance));
+      }
+    }
+  }
+  for (const Prefix& target : touched.targets) {
+    if (auto it = m.bans.find(target); it != m.bans.end()) {
+      d.present.bans.push_back(saved_ban(it->second));
+    } else {
+      d.bans_gone.push_back(target);
+    }
+    if (auto it = m.history.find(target); it != m.history.end()) {
+      d.present.offenders.push_back(
+          SavedOffender{target, it->second.offences, it->second.last_end, it->second.forget_after});
+    } else {
+      d.offenders_gone.push_back(target);
+    }
+  }
+  return d;
+}
+
+void Engine::import_state(const EngineState& st, Time now) {
+  Impl& m = *impl_;
+  if (st.started) {
+    m.started = true;
+    m.now = st.now;
+    m.next_sweep = m.now + m.sweep_interval;
+    m.next_dedup_sweep = m.now + m.dedup.retention();
+  }
+  auto rule_named = [&](const std::string& name) -> RuleState* {
+    for (auto& rs : m.rules) {
+      if (rs.rule.name == name) return &rs;
+    }
+    return nullptr;
+  };
+  for (const auto& o : st.offenders) {
+    m.history[o.target] = History{o.offences, o.last_end, o.forget_after};
+  }
+  for (const auto& saved : st.bans) {
+    const Prefix& target = saved.info.target;
+    if (saved.info.until <= now || m.allowlisted_in(target) != nullptr) continue;
+    if (m.bans.contains(target)) continue;
+    BanState b;
+    b.info = saved.info;
+    b.rule = -1;
+    if (saved.by_rule) {
+      if (const RuleState* rs = rule_named(saved.info.rule); rs != nullptr) b.rule = static_cast<int>(rs->index);
+    }
+    b.length = saved.length > Duration::zero() ? saved.length : saved.info.until - saved.info.since;
+    b.max_until = std::max(saved.max_until, saved.info.until);
+    m.expiries.push(Expiry{b.info.until, target});
+    m.bans.emplace(target, std::move(b));
+    m.add_ban_length(target, +1);
+  }
+  for (const auto& w : st.windows) {
+    RuleState* rs = rule_named(w.rule);
+    if (rs == nullptr || !rs->table || rs->rule.key == KeyKind::Username || w.times.empty()) continue;
+    const Prefix& key = w.key;
+    const unsigned want = rs->rule.key == KeyKind::Prefix ? (key.is_v4() ? rs->rule.prefix4 : rs->rule.prefix6)
+                                                          : (key.is_v4() ? 32U : 128U);
+    if (key.length() != want) continue;  // the rule's prefix length changed: a different key
+    std::vector<std::int64_t> ticks;
+    ticks.reserve(w.times.size());
+    for (const Time t : w.times) ticks.push_back(floor_div(to_micros(t), rs->tick_us));
+    std::sort(ticks.begin(), ticks.end());
+    // Only what can still pair with the newest, and at most hits - 1 of them.
+    const std::int64_t newest = ticks.back();
+    std::erase_if(ticks, [&](std::int64_t t) { return t < newest - rs->keep_ticks; });
+    if (ticks.size() > rs->slots) ticks.erase(ticks.begin(), ticks.end() - static_cast<std::ptrdiff_t>(rs->slots));
+    if (ticks.empty()) continue;
+    std::size_t slot = rs->table->find(key.address());
+    if (slot == AddressTable::npos) {
+      m.make_room();
+      slot = rs->table->insert(key.address());
+    }
+    std::byte* p = rs->table->payload(slot);
+    const std::int64_t base = ticks.front();
+    const auto count = static_cast<std::uint16_t>(ticks.size());
+    std::memcpy(p + kBaseAt, &base, 8);
+    std::memcpy(p + kCountAt, &count, 2);
+    for (std::size_t i = 1; i < ticks.size(); ++i) {
+      const auto off = static_cast<std::uint32_t>(ticks[i] - base);
+      std::memcpy(p + kOffsetsAt + 4 * (i - 1), &off, 4);
+    }
+  }
+  for (const auto& c : st.campaigns) {
+    RuleState* rs = rule_named(c.rule);
+    if (rs == nullptr || rs->rule.key != KeyKind::Username || c.username.empty()) continue;
+    char buf[detail::kMaxUsernameBytes];
+    const std::string_view folded = detail::fold_username(c.username, buf);
+    Campaign camp;
+    camp.active_until_us = c.active ? to_micros(c.active_until) : kMinInt;
+    camp.last_us = to_micros(c.last);
+    camp.sources_total = c.sources_total;
+    camp.display = c.display.substr(0, detail::kMaxUsernameBytes);
+    for (const auto& src : c.sources) {
+      const bool by_prefix = rs->rule.distinct == KeyKind::Prefix;
+      const unsigned want = by_prefix ? (src.source.is_v4() ? rs->rule.prefix4 : rs->rule.prefix6)
+                                      : (src.source.is_v4() ? 32U : 128U);
+      if (src.source.length() != want) continue;
+      if (std::any_of(camp.sources.begin(), camp.sources.end(),
+                      [&](const SourceSeen& s) { return s.source == src.source; })) continue;
+      camp.sources.push_back(SourceSeen{src.source, to_micros(src.last)});
+    }
+    // Fewer than hits pending sources: keep the newest.
+    std::sort(camp.sources.begin(), camp.sources.end(),
+              [](const SourceSeen& a, const SourceSeen& b) { return a.last_us < b.last_us; });
+    if (camp.sources.size() + 1 > rs->hits) {
+      camp.sources.erase(camp.sources.begin(),
+                         camp.sources.end() - static_cast<std::ptrdiff_t>(rs->hits - 1));
+    }
+    auto it = rs->campaigns.find(folded);
+    if (it == rs->campaigns.end()) {
+      m.make_room();
+      rs->campaigns.emplace(std::string(folded), std::move(camp));
+    } else {
+      it->second = std::move(camp);
+    }
+  }
+  for (const auto& p : st.pairing) m.dedup.restore(p);
+}
+
 
 }  // namespace strikeout::core

@@ -50,6 +50,10 @@ struct BanInfo {
 
 enum class OperatorResult : std::uint8_t { Done, Allowlisted, NotBanned, Invalid };
 
+struct EngineState;
+struct EngineDelta;
+struct TouchedKeys;
+
 class Engine {
  public:
   explicit Engine(Policy policy);
@@ -79,6 +83,23 @@ class Engine {
   OperatorResult ban(const Prefix& target, Time now, Duration duration, const std::string& reason,
                      DecisionSink& sink);
   OperatorResult unban(const Prefix& target, Time now, DecisionSink& sink);
+
+  // State snapshot for the store (issue 4; core/engine_state.hpp, docs/state.md). Added with the
+  // store (backward compatible).
+  // export_state(): everything the engine knows that a restart must not forget: active bans, offence
+  // history, every pending window and campaign, the duplicate filter's reports, and its clock.
+  EngineState export_state() const;
+  // export_touched(): the present state of the keys in `touched` (each event's source and username,
+  // each ban decision's target), and the touched keys that now hold nothing. O(touched keys).
+  EngineDelta export_touched(const TouchedKeys& touched) const;
+  // import_state(): takes a saved state into a fresh engine (before its first event). Accepts state
+  // written under another configuration: windows and campaigns whose rule is gone or changed shape
+  // (key kind, prefix length) are dropped, a window longer than the rule's hits - 1 keeps its newest
+  // timestamps, timestamps further than the rule's window + reorder tolerance before the window's
+  // newest are dropped, bans of allowlisted targets and bans that ended by `now` are not taken (their
+  // offence history is). A ban whose rule is gone is kept as an operator's (never re-tagged).
+  // Emits nothing: the caller puts the bans into the kernel itself (NftFirewall::restore).
+  void import_state(const EngineState& state, Time now);
 
   bool is_allowlisted(const Address& a) const;
   std::vector<BanInfo> active_bans() const;   // ordered by `since`, then target
