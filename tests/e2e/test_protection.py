@@ -169,7 +169,7 @@ class BansExpire(_WithDaemon):
     def test_ban_expires_on_time(self):
         source = self.bed.add_attacker_addresses(1)[0]
         r = self.bed.guess_on_one_connection(source, passwords("expire", 6), user="expire")
-        self.assertTrue(r.cut, r)
+        self.assertTrue(r.cut, f"{r}\n{self.why()}")
         self.daemon.wait_banned(source, 30)
         banned_seen = time.monotonic()
         self.assertIsNone(self.bed.greeting(source))
@@ -188,7 +188,7 @@ class BansSurviveRestartAndFlush(_WithDaemon):
     def ban(self, user: str) -> str:
         source = self.bed.add_attacker_addresses(1)[0]
         r = self.bed.guess_on_one_connection(source, passwords(user, 6), user=user)
-        self.assertTrue(r.cut, r)
+        self.assertTrue(r.cut, f"{r}\n{self.why()}")
         self.daemon.wait_banned(source, 30)
         return source
 
