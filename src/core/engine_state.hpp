@@ -26,7 +26,13 @@ struct SavedBan {
   Duration length{};       // this ban's (escalated) length: what a re-tag extends it by
   Time max_until{};        // since + the rule's ban_max: no re-tag moves the end past it
 
-  friend bool operator==(const SavedBan&, const SavedBan&) = default;
+  friend bool operator==(const SavedBan& a, const SavedBan& b) {
+    const BanInfo& x = a.info;
+    const BanInfo& y = b.info;
+    return x.target == y.target && x.rule == y.rule && x.action == y.action && x.since == y.since &&
+           x.until == y.until && x.count == y.count && x.offence == y.offence && x.reason == y.reason &&
+           a.by_rule == b.by_rule && a.length == b.length && a.max_until == b.max_until;
+  }
 };
 
 // One target's offence history (escalation: the next ban is offence `offences + 1`).
@@ -104,6 +110,8 @@ struct EngineState {
   std::vector<SavedWindow> windows;
   std::vector<SavedCampaign> campaigns;
   std::vector<SavedPairing> pairing;
+
+  friend bool operator==(const EngineState&, const EngineState&) = default;
 };
 
 // What changed since the last export, for the store's incremental writes: the present state of every

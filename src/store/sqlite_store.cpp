@@ -53,13 +53,17 @@ struct Binder {
     sqlite3_bind_text(st, ++i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // An empty blob is bound as a zero-length blob: a null pointer would bind NULL.
   Binder& blob(std::span<const std::uint8_t> b) {
-    sqlite3_bind_blob(st, ++i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+    if (b.empty()) {
+      sqlite3_bind_zeroblob(st, ++i, 0);
+    } else {
+      sqlite3_bind_blob(st, ++i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+    }
     return *this;
   }
   Binder& blob(std::string_view b) {
-    sqlite3_bind_blob(st, ++i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-    return *this;
+    return blob(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()));
   }
   Binder& integer(std::int64_t v) {
     sqlite3_bind_int64(st, ++i, v);
