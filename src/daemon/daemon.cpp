@@ -4,7 +4,10 @@
 #include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <functional>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -24,16 +28,23 @@
 #include <vector>
 
 #include "config/loader.hpp"
+#include "control/allowlist_file.hpp"
+#include "control/recent_activity.hpp"
+#include "control/server.hpp"
 #include "core/engine.hpp"
+#include "core/engine_state.hpp"
 #include "core/firewall.hpp"
 #include "core/log_source.hpp"
 #include "enforce/nft_firewall.hpp"
 #include "logs/decoder.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "metrics/server.hpp"
 #include "report/decision_format.hpp"
 #include "report/text_escape.hpp"
 #include "sources/file_source.hpp"
 #include "sources/journal_source.hpp"
 #include "sources/position_file.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace strikeout::daemon {
 
@@ -52,6 +63,11 @@ constexpr std::size_t kReadBudget = 4096;
 // much reading progress: those lines are read again (issue 4's store commits them with the events).
 constexpr auto kCommitInterval = std::chrono::seconds(1);
 constexpr auto kTick = std::chrono::milliseconds(250);
+// The state store (docs/state.md): what the engine changed is handed to the store's writer thread at
+// least this often, with the sources' positions of the same instant; and at once when this many keys
+// were touched (a burst), so one transaction never grows without bound.
+constexpr auto kStoreInterval = std::chrono::milliseconds(100);
+constexpr std::size_t kStoreMaxTouched = 20000;
 
 std::uint64_t random_seed() {
   std::uint64_t seed = 0;
@@ -105,6 +121,59 @@ enforce::NftOptions firewall_options(const config::Config& cfg) {
   return o;
 }
 
+// Open files the daemon wants: every log source, the control and metrics clients, the kernel sockets
+// and the store, with room to spare. Raised before the capabilities are dropped (raising the hard
+// limit needs CAP_SYS_RESOURCE); the unit's LimitNOFILE sets it for systemd.
+constexpr rlim_t kWantedOpenFiles = 65536;
+
+// Raises RLIMIT_NOFILE, then keeps only CAP_NET_ADMIN (nftables, ending sessions), and CAP_NET_RAW
+// when a packet sensor needs it, in the permitted, effective and bounding sets. Everything the daemon
+// opens with other privileges (the control socket, the state directory, the log files) is open by
+// now. Returns what could not be done; the daemon goes on (a non-root test run has nothing to drop).
+std::vector<std::string> drop_privileges(bool keep_net_raw) {
+  std::vector<std::string> problems;
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    rlimit wanted = nofile;
+    if (wanted.rlim_max != RLIM_INFINITY && wanted.rlim_max < kWantedOpenFiles) wanted.rlim_max = kWantedOpenFiles;
+    wanted.rlim_cur = wanted.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
+      wanted.rlim_max = nofile.rlim_max;  // without CAP_SYS_RESOURCE: the soft limit up to the hard one
+      wanted.rlim_cur = nofile.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &wanted) != 0) problems.push_back("cannot raise the open files limit");
+    }
+  }
+  if (!CAP_IS_SUPPORTED(CAP_NET_ADMIN)) return problems;
+  std::vector<cap_value_t> keep{CAP_NET_ADMIN};
+  if (keep_net_raw) keep.push_back(CAP_NET_RAW);
+  cap_t current = cap_get_proc();
+  cap_flag_value_t can_setpcap = CAP_CLEAR;
+  if (current != nullptr) cap_get_flag(current, CAP_SETPCAP, CAP_EFFECTIVE, &can_setpcap);
+  if (current != nullptr) cap_free(current);
+  if (can_setpcap == CAP_SET) {
+    for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {
+      if (std::find(keep.begin(), keep.end(), c) != keep.end() || !CAP_IS_SUPPORTED(c)) continue;
+      if (cap_drop_bound(c) != 0) {
+        problems.push_back(fmt::format("cannot drop capability {} from the bounding set", c));
+        break;
+      }
+    }
+  }
+  cap_t caps = cap_init();
+  if (caps == nullptr) {
+    problems.push_back("cannot allocate a capability set");
+    return problems;
+  }
+  cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(keep.size()), keep.data(), CAP_SET);
+  cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
+  if (cap_set_proc(caps) != 0) {
+    // Not root and without those capabilities (a test run): there is nothing to give up.
+    problems.push_back(fmt::format("cannot reduce the capabilities to CAP_NET_ADMIN: {}", std::strerror(errno)));
+  }
+  cap_free(caps);
+  return problems;
+}
+
 class Daemon;
 
 // One configured log source with its decoder: receives lines and records from the source and hands
@@ -120,13 +189,18 @@ struct SourceSlot final : core::LogSink {
   std::uint64_t lines = 0;
   std::uint64_t events = 0;
   std::uint64_t unparsed = 0;
+  std::uint64_t errors = 0;          // Error notices from the source
+  std::size_t metric = 0;            // index in DaemonMetrics
+  core::Time last_event{};           // time of its newest event (zero: none yet)
+  std::uint64_t lines_at_sample = 0; // lines at the last rate sample (status: lines/s)
+  double lines_per_second = 0;
 
   void on_line(std::string_view line, const core::LineInfo& info) override;
   void on_record(const core::JournalRecord& record, const core::SourcePosition& after) override;
   void on_notice(const core::SourceNotice& notice) override;
 };
 
-class Daemon final : public core::DecisionSink {
+class Daemon final : public core::DecisionSink, public control::ControlHandler {
  public:
   explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
@@ -134,18 +208,48 @@ class Daemon final : public core::DecisionSink {
 
   void handle_event(SourceSlot& slot, const core::Event& event);
   void on_decision(const core::Decision& d) override;
+  // Commits everything the engine changed so far, with the positions, and returns once it is on disk
+  // (synchronous=FULL). The control socket calls it before answering a ban or an unban: a CLI ban is
+  // durable when the CLI says it is done. False with `error` when the database refused it.
+  bool commit_state_now(std::string& error);
+  control::Reply handle(const control::Request& request, const control::Peer& peer) override;
 
  private:
+  // The control commands (docs/cli.md). Each runs on the loop and answers after the kernel has the
+  // change (a ban, unban or allowlist change is flushed in its own batch before the reply).
+  control::Reply status();
+  control::Reply list(const std::string& rule);
+  control::Reply operator_ban(const control::Request& request);
+  control::Reply operator_unban(const core::Prefix& target);
+  control::Reply explain(const core::Address& address);
+  control::Reply allow_add(const core::Prefix& target);
+  control::Reply allow_remove(const core::Prefix& target);
+  control::Reply allow_list();
+  // The engine's policy: the configuration's plus the runtime allowlist, with the daemon's hash seed.
+  core::Policy effective_policy(const config::Config& cfg) const;
+  std::vector<core::Prefix> effective_allowlist(const config::Config& cfg) const;
+  bool apply_allowlist();
+  bool start_control_and_metrics();
+  std::string render_metrics();
+  void publish_event(const SourceSlot& slot, const core::Event& event);
+  void publish_decision(const core::Decision& d);
+  void sample_rates();
   std::optional<config::Config> load_config();
   bool start_firewall(const config::Config& cfg);
   bool open_sources(const config::Config& cfg);
   void arm_source(SourceSlot& slot);
   void drain_source(SourceSlot& slot);
   void arm_firewall();
-  void flush_firewall();
+  core::FirewallResult flush_firewall();
   void on_tick();
   void commit_positions(bool force);
-  void reload();
+  // The state store (issue 4, part 1; docs/state.md).
+  bool open_store();
+  void note_touched(const core::Event& event);
+  core::StateUpdate take_update();
+  void arm_store_timer();
+  void reconcile_with_kernel();
+  bool reload();
   void stop();
   logs::YearAnchor live_anchor() const {
     // Lines are written at or before now: an RFC 3164 line from a later month is last year's.
@@ -161,7 +265,11 @@ class Daemon final : public core::DecisionSink {
   std::unique_ptr<report::DecisionFormatter> formatter_;
   std::unique_ptr<enforce::NftFirewall> firewall_;
   std::unique_ptr<asio::posix::stream_descriptor> firewall_watch_;
-  std::unique_ptr<sources::PositionFile> positions_;
+  core::PositionStore* positions_ = nullptr;  // the store's PositionStore face
+  std::unique_ptr<store::SqliteStore> store_;
+  std::optional<core::LoadedState> loaded_state_;  // read at start, until the engine takes it
+  core::TouchedKeys touched_;                      // keys changed since the last store update
+  asio::steady_timer store_timer_{io_};
   std::vector<std::unique_ptr<SourceSlot>> slots_;
   std::vector<core::FirewallBan> pending_bans_;
   std::vector<core::Prefix> pending_unbans_;
@@ -172,6 +280,22 @@ class Daemon final : public core::DecisionSink {
   std::uint64_t firewall_failures_ = 0;
   std::uint64_t rate_limited_ = 0;
   int day_of_anchor_ = -1;
+
+  // Control socket, metrics, explain's memory (issue 4).
+  std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  metrics::DaemonMetrics metrics_;
+  std::unique_ptr<control::RecentActivity> recent_;
+  std::vector<core::Prefix> runtime_allow_;   // `strikeout allow add`, kept in allowlist_path_
+  std::filesystem::path allowlist_path_;
+  std::uint64_t hash_seed_ = 0;
+  core::Time started_{};
+  std::vector<std::string> warnings_;          // for status: what the operator should know
+  std::vector<std::string> last_config_errors_;  // the last load's diagnostics (reload's answer)
+  std::optional<std::chrono::steady_clock::time_point> batch_read_at_;  // ban latency: lines read
+  std::chrono::steady_clock::time_point last_rate_sample_{};
+  std::uint64_t reloads_ = 0;
+  std::uint64_t reload_failures_ = 0;
 };
 
 void SourceSlot::on_line(std::string_view line, const core::LineInfo& info) {
@@ -217,6 +341,7 @@ void SourceSlot::on_notice(const core::SourceNotice& notice) {
       }
       break;
     case core::SourceNoticeKind::Error:
+      ++errors;
       spdlog::error("source {}: {}", name, notice.message);
       break;
     default:
@@ -226,11 +351,19 @@ void SourceSlot::on_notice(const core::SourceNotice& notice) {
 }
 
 void Daemon::handle_event(SourceSlot& slot, const core::Event& event) {
-  (void)slot;
+  metrics_.event(slot.metric, event.kind, event.service);
+  slot.last_event = event.time;
+  recent_->record_event(event);
+  if (control_ && control_->has_watchers()) publish_event(slot, event);
   engine_->on_event(event, *this);
 }
 
 void Daemon::on_decision(const core::Decision& d) {
+  metrics_.decision(d);
+  if (!quiet_) {
+    recent_->record_decision(d, d.target.address());
+    if (control_ && control_->has_watchers()) publish_decision(d);
+  }
   switch (d.kind) {
     case core::DecisionKind::Strike:
       if (!quiet_) spdlog::info("{}", formatter_->human(d));
@@ -255,8 +388,12 @@ std::optional<config::Config> Daemon::load_config() {
   } else {
     loaded = config::load_config_file(options_.config_path);
   }
+  last_config_errors_.clear();
   if (auto* diagnostics = std::get_if<config::Diagnostics>(&loaded)) {
-    for (const auto& d : *diagnostics) spdlog::error("{}", config::format_diagnostic(d));
+    for (const auto& d : *diagnostics) {
+      last_config_errors_.push_back(config::format_diagnostic(d));
+      spdlog::error("{}", last_config_errors_.back());
+    }
     return std::nullopt;
   }
   return std::get<config::Config>(std::move(loaded));
@@ -264,6 +401,7 @@ std::optional<config::Config> Daemon::load_config() {
 
 bool Daemon::start_firewall(const config::Config& cfg) {
   auto options = firewall_options(cfg);
+  options.allowlist = effective_allowlist(cfg);
   for (const auto& problem : enforce::validate(options)) spdlog::error("[enforce]: {}", problem);
   std::string error;
   firewall_ = enforce::NftFirewall::open(options, now(), error);
@@ -305,6 +443,7 @@ bool Daemon::open_sources(const config::Config& cfg) {
       std::error_code ec;
       if (file->optional && !std::filesystem::exists(file->path, ec)) {
         spdlog::info("source {}: {} does not exist; not read", src.name, file->path.string());
+        warnings_.push_back(fmt::format("source {}: {} does not exist; not read", src.name, file->path.string()));
         continue;
       }
       sources::FileSourceOptions o;
@@ -333,6 +472,7 @@ bool Daemon::open_sources(const config::Config& cfg) {
         // The journal is the default source; a host without one (a container, no journald) still has
         // its files.
         spdlog::warn("source {}: {}; not read", src.name, *error);
+        warnings_.push_back(fmt::format("source {}: {}; not read", src.name, *error));
         continue;
       }
       slot->source = std::move(std::get<0>(opened_source));
@@ -350,10 +490,14 @@ bool Daemon::open_sources(const config::Config& cfg) {
     }
     slot->decoder = std::make_unique<logs::LineDecoder>(std::move(std::get<logs::LineDecoder>(decoder)));
     opened.insert(src.name);
+    slot->metric = metrics_.sensor(src.name);
     spdlog::info("source {}: reading", src.name);
     slots_.push_back(std::move(slot));
   }
-  if (slots_.empty()) spdlog::warn("no log source could be opened: nothing is watched");
+  if (slots_.empty()) {
+    spdlog::warn("no log source could be opened: nothing is watched");
+    warnings_.push_back("no log source could be opened: nothing is watched");
+  }
   for (auto& slot : slots_) {
     if (slot->source->fd() >= 0) {
       slot->watch = std::make_unique<asio::posix::stream_descriptor>(io_, dup(slot->source->fd()));
@@ -374,6 +518,7 @@ void Daemon::arm_source(SourceSlot& slot) {
 }
 
 void Daemon::drain_source(SourceSlot& slot) {
+  batch_read_at_ = std::chrono::steady_clock::now();
   const core::ReadResult result = slot.source->read(slot, kReadBudget);
   // Bans go to the kernel as soon as the lines that caused them are handled: this is the latency that
   // matters (log line written -> address in the kernel set).
@@ -422,15 +567,22 @@ void Daemon::arm_firewall() {
   });
 }
 
-void Daemon::flush_firewall() {
-  if (pending_bans_.empty() && pending_unbans_.empty()) return;
+core::FirewallResult Daemon::flush_firewall() {
+  const auto read_at = batch_read_at_;
+  batch_read_at_.reset();
+  if (pending_bans_.empty() && pending_unbans_.empty()) return core::FirewallResult::success();
   const auto result = firewall_->apply(pending_bans_, pending_unbans_, now());
   if (!result) {
     // Nothing was applied: keep every change and try again on the next tick. Never a silent loss.
     ++firewall_failures_;
     spdlog::error("nftables refused {} ban and {} unban changes: {} (retrying)", pending_bans_.size(),
                   pending_unbans_.size(), result.error);
-    return;
+    return result;
+  }
+  if (read_at) {
+    // Line read -> kernel batch done, once per ban the batch carried (docs/cli.md, Metrics).
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - *read_at;
+    for (std::size_t i = 0; i < pending_bans_.size(); ++i) metrics_.ban_latency(took.count());
   }
   for (const auto& refused : result.allowlisted) {
     spdlog::warn("not banned: {} is on the allowlist (the host's own addresses are on it)", refused.to_string());
@@ -438,6 +590,7 @@ void Daemon::flush_firewall() {
   if (result.sessions_ended > 0) spdlog::info("ended {} open sessions of newly banned sources", result.sessions_ended);
   pending_bans_.clear();
   pending_unbans_.clear();
+  return result;
 }
 
 void Daemon::commit_positions(bool force) {
@@ -465,6 +618,7 @@ void Daemon::on_tick() {
     if (slot->source->wake_within()) drain_source(*slot);
   }
   commit_positions(false);
+  sample_rates();
   sd_notify(0, "WATCHDOG=1");
   tick_.expires_after(kTick);
   tick_.async_wait([this](const asio::error_code& ec) {
@@ -472,19 +626,20 @@ void Daemon::on_tick() {
   });
 }
 
-void Daemon::reload() {
+bool Daemon::reload() {
   sd_notify(0, "RELOADING=1");
   spdlog::info("reloading {}", options_.config_path);
   auto fresh = load_config();
   if (!fresh) {
     spdlog::error("reload refused: the new configuration has errors; the old one stays in force");
+    ++reload_failures_;
     sd_notify(0, "READY=1");
-    return;
+    return false;
   }
   // The engine takes the new rules and allowlist: bans, offence history and the windows of rules
   // that kept their name and settings carry over; bans the new allowlist covers are lifted.
-  engine_->reload(fresh->policy, now(), *this);
-  const auto result = firewall_->set_allowlist(fresh->policy.allowlist);
+  engine_->reload(effective_policy(*fresh), now(), *this);
+  const auto result = firewall_->set_allowlist(effective_allowlist(*fresh));
   if (!result) spdlog::error("reload: the kernel allowlist could not be replaced: {}", result.error);
   if (fresh->ports != cfg_->ports || fresh->enforce.table != cfg_->enforce.table) {
     spdlog::warn("reload: protected ports and the table name take effect at the next restart");
@@ -494,7 +649,9 @@ void Daemon::reload() {
   flush_firewall();
   spdlog::info("reloaded: {} rules, {} allowlisted networks", cfg_->policy.rules.size(),
                cfg_->policy.allowlist.size());
+  ++reloads_;
   sd_notify(0, "READY=1");
+  return true;
 }
 
 void Daemon::stop() {
@@ -504,6 +661,8 @@ void Daemon::stop() {
   spdlog::info("stopping; {} bans stay in the kernel until their timeouts", engine_ ? engine_->stats().active_bans : 0);
   flush_firewall();
   commit_positions(true);
+  control_.reset();         // removes the socket: a CLI now says the daemon is not running
+  metrics_server_.reset();
   signals_.cancel();
   tick_.cancel();
   for (auto& slot : slots_) {
@@ -521,9 +680,20 @@ int Daemon::run() {
     return 1;
   }
   cfg_ = std::make_unique<config::Config>(std::move(*cfg));
-  core::Policy policy = cfg_->policy;
-  policy.limits.hash_seed = random_seed();
-  engine_ = std::make_unique<core::Engine>(std::move(policy));
+  started_ = now();
+  hash_seed_ = random_seed();
+  recent_ = std::make_unique<control::RecentActivity>(16384, 32, hash_seed_ ^ 0x9e3779b97f4a7c15ULL);
+  // Runtime allowlist entries (`strikeout allow add`) live beside the state until the store keeps them.
+  allowlist_path_ = cfg_->state.path.parent_path() / "allowlist";
+  {
+    auto loaded_allow = control::load_allowlist_file(allowlist_path_);
+    if (auto* error = std::get_if<std::string>(&loaded_allow)) {
+      spdlog::error("not started: {}", *error);
+      return 1;
+    }
+    runtime_allow_ = std::get<0>(std::move(loaded_allow));
+  }
+  engine_ = std::make_unique<core::Engine>(effective_policy(*cfg_));
   formatter_ = std::make_unique<report::DecisionFormatter>(engine_->policy());
 
   std::string positions_path = options_.positions_path;
@@ -539,6 +709,10 @@ int Daemon::run() {
 
   if (!start_firewall(*cfg_)) return 1;
   if (!open_sources(*cfg_)) return 1;
+  if (!start_control_and_metrics()) return 1;
+  // Everything that needs root is open: keep only what nftables needs (docs/cli.md, "Running as a
+  // service"). The wire sensor is not run by this daemon yet, so CAP_NET_RAW is not kept.
+  for (const auto& problem : drop_privileges(false)) spdlog::info("privileges: {}", problem);
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -562,6 +736,371 @@ int Daemon::run() {
   sd_notify(0, "READY=1");
   io_.run();
   return 0;
+}
+
+// ---- control socket, metrics (issue 4; docs/cli.md) ----
+
+nlohmann::json ban_json(const core::BanInfo& ban) {
+  nlohmann::json j = nlohmann::json::object();
+  j["target"] = ban.target.to_string();
+  j["rule"] = ban.rule;
+  j["action"] = ban.action == core::RuleAction::Tarpit ? "tarpit" : "ban";
+  j["reason"] = ban.reason;
+  j["since"] = core::format_rfc3339(ban.since);
+  j["until"] = core::format_rfc3339(ban.until);
+  j["strikes"] = ban.count;
+  j["offence"] = ban.offence;
+  return j;
+}
+
+nlohmann::json prefixes_json(const std::vector<core::Prefix>& list) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : list) j.push_back(p.to_string());
+  return j;
+}
+
+// A ban made through the CLI without --for lasts this long.
+constexpr auto kDefaultOperatorBan = std::chrono::hours(24);
+
+core::Policy Daemon::effective_policy(const config::Config& cfg) const {
+  core::Policy policy = cfg.policy;
+  policy.allowlist = effective_allowlist(cfg);
+  policy.limits.hash_seed = hash_seed_;
+  return policy;
+}
+
+std::vector<core::Prefix> Daemon::effective_allowlist(const config::Config& cfg) const {
+  std::vector<core::Prefix> all = cfg.policy.allowlist;
+  for (const auto& p : runtime_allow_) {
+    if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
+  }
+  return all;
+}
+
+bool Daemon::start_control_and_metrics() {
+  last_rate_sample_ = std::chrono::steady_clock::now();
+  control::ControlServerOptions c;
+  c.socket = cfg_->control.socket;
+  c.group = cfg_->control.group;
+  auto opened = control::ControlServer::open(io_, c, *this);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    spdlog::error("not started: {}", *error);
+    return false;
+  }
+  control_ = std::move(std::get<0>(opened));
+  spdlog::info("control socket {} ({})", c.socket.string(),
+               c.group.empty() ? std::string("root only") : "root, and group " + c.group + " read-only");
+  if (cfg_->metrics.listen) {
+    metrics::MetricsServerOptions m;
+    m.address = cfg_->metrics.listen->address;
+    m.port = cfg_->metrics.listen->port;
+    auto server = metrics::MetricsServer::open(io_, m, [this] { return render_metrics(); });
+    if (auto* error = std::get_if<std::string>(&server)) {
+      spdlog::error("not started: {} ([metrics] listen = \"off\" turns metrics off)", *error);
+      return false;
+    }
+    metrics_server_ = std::move(std::get<0>(server));
+    spdlog::info("metrics on http://{}/metrics", cfg_->metrics.listen->to_string());
+  }
+  if (std::find(cfg_->ports.begin(), cfg_->ports.end(), 465) != cfg_->ports.end()) {
+    warnings_.push_back(
+        "port 465 is TLS-only: the wire sensor cannot read its replies; its failures are counted from the logs");
+  }
+  return true;
+}
+
+void Daemon::sample_rates() {
+  const auto t = std::chrono::steady_clock::now();
+  const std::chrono::duration<double> span = t - last_rate_sample_;
+  if (span < std::chrono::seconds(5)) return;
+  for (auto& slot : slots_) {
+    slot->lines_per_second = static_cast<double>(slot->lines - slot->lines_at_sample) / span.count();
+    slot->lines_at_sample = slot->lines;
+  }
+  last_rate_sample_ = t;
+}
+
+std::string Daemon::render_metrics() {
+  std::vector<metrics::SensorCounters> sensors;
+  for (const auto& slot : slots_) sensors.push_back({slot->name, slot->lines, slot->unparsed, slot->errors});
+  metrics::DaemonGauges g;
+  g.start_time_seconds = static_cast<double>(core::to_micros(started_)) / 1e6;
+  g.kernel_batch_errors = firewall_failures_;
+  g.rate_limited = rate_limited_;
+  std::string why;
+  g.kernel_table_intact = firewall_->table_intact(why);
+  g.watchers = control_ && control_->has_watchers() ? 1 : 0;
+  g.watchers_dropped = control_ ? control_->watchers_dropped() : 0;
+  g.reloads = reloads_;
+  g.reload_failures = reload_failures_;
+  return metrics_.render(engine_->stats(), sensors, g);
+}
+
+void Daemon::publish_event(const SourceSlot& slot, const core::Event& event) {
+  nlohmann::json j = nlohmann::json::object();
+  std::string text;
+  switch (event.kind) {
+    case core::EventKind::AuthFailure: j["type"] = "attempt"; text = "AUTH failure: SRC="; break;
+    case core::EventKind::AuthSuccess: j["type"] = "success"; text = "AUTH success: SRC="; break;
+    case core::EventKind::Connect: j["type"] = "connect"; text = "connect: SRC="; break;
+  }
+  text += event.source.to_string();
+  if (!event.service.empty()) text += fmt::format(" service={}", event.service);
+  if (!event.user.empty()) {
+    text += " user=";
+    report::append_quoted(text, event.user);
+  }
+  text += fmt::format(" sensor={}", slot.name);
+  if (engine_->is_allowlisted(event.source)) text += " (allowlisted)";
+  j["time"] = core::format_rfc3339(event.time);
+  j["address"] = event.source.to_string();
+  j["service"] = std::string(event.service);
+  j["user"] = std::string(event.user);
+  j["sensor"] = slot.name;
+  j["text"] = text;
+  control_->publish(j);
+}
+
+void Daemon::publish_decision(const core::Decision& d) {
+  std::string json_text;
+  formatter_->append_json(json_text, d);
+  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+  if (j.is_discarded()) j = nlohmann::json::object();
+  j["type"] = d.kind == core::DecisionKind::Strike ? "strike" : d.kind == core::DecisionKind::Ban ? "ban" : "unban";
+  j["text"] = formatter_->human(d);
+  control_->publish(j);
+}
+
+control::Reply Daemon::handle(const control::Request& request, const control::Peer& peer) {
+  if (!control::is_read_only(request.command)) {
+    spdlog::info("control: {} {} (uid {}, pid {})", control::to_string(request.command),
+                 request.target ? request.target->to_string() : std::string(), peer.uid, peer.pid);
+  }
+  switch (request.command) {
+    case control::Command::Status: return status();
+    case control::Command::List: return list(request.rule);
+    case control::Command::Ban: return operator_ban(request);
+    case control::Command::Unban: return operator_unban(*request.target);
+    case control::Command::Explain: return explain(request.target->address());
+    case control::Command::AllowAdd: return allow_add(*request.target);
+    case control::Command::AllowRemove: return allow_remove(*request.target);
+    case control::Command::AllowList: return allow_list();
+    case control::Command::Watch: return control::Reply::success({{"watching", true}});
+    case control::Command::Reload:
+      if (reload()) return control::Reply::success({{"rules", cfg_->policy.rules.size()}});
+      {
+        nlohmann::json errors = nlohmann::json::array();
+        for (const auto& e : last_config_errors_) errors.push_back(e);
+        std::string message = "reload refused: " + options_.config_path + " has errors; the old configuration stays in force";
+        for (const auto& e : last_config_errors_) message += "\n  " + e;
+        return control::Reply::failure(control::code::kFailed, message);
+      }
+  }
+  return control::Reply::failure(control::code::kBadRequest, "unknown command");
+}
+
+control::Reply Daemon::status() {
+  const auto t = now();
+  nlohmann::json j = nlohmann::json::object();
+  j["version"] = 1;
+  j["pid"] = getpid();
+  j["started"] = core::format_rfc3339(started_);
+  j["uptime_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(t - started_).count();
+  j["config"] = cfg_->origin;
+  nlohmann::json sensors = nlohmann::json::array();
+  for (const auto& slot : slots_) {
+    nlohmann::json s = nlohmann::json::object();
+    s["name"] = slot->name;
+    s["lines"] = slot->lines;
+    s["events"] = slot->events;
+    s["unrecognised"] = slot->unparsed;
+    s["errors"] = slot->errors;
+    s["lines_per_second"] = slot->lines_per_second;
+    s["last_event"] = slot->last_event == core::Time{} ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(core::format_rfc3339(slot->last_event));
+    sensors.push_back(std::move(s));
+  }
+  j["sensors"] = std::move(sensors);
+  const auto& st = engine_->stats();
+  j["engine"] = {{"tracked_keys", st.tracked_keys},       {"memory_bytes", st.memory_bytes},
+                 {"evictions", st.evictions},             {"strikes_total", st.strikes_total},
+                 {"bans_total", st.bans_total},           {"duplicates", st.duplicates},
+                 {"events_failure", st.events[0]},        {"events_success", st.events[1]},
+                 {"events_connect", st.events[2]}};
+  nlohmann::json by_rule = nlohmann::json::object();
+  std::uint64_t active = 0;
+  for (const auto& ban : engine_->active_bans()) {
+    ++active;
+    by_rule[ban.rule] = by_rule.value(ban.rule, std::uint64_t{0}) + 1;
+  }
+  j["bans"] = {{"active", active}, {"by_rule", by_rule}};
+  std::string why;
+  const bool intact = firewall_->table_intact(why);
+  std::vector<core::FirewallBan> kernel;
+  std::string list_error;
+  const bool listed = firewall_->list(t, kernel, list_error);
+  nlohmann::json k = {{"table", "inet " + cfg_->enforce.table}, {"present", intact}, {"batch_errors", firewall_failures_}};
+  if (!intact) k["problem"] = why;
+  if (listed) {
+    k["elements"] = kernel.size();
+    // In sync: the kernel holds exactly the engine's bans (pending changes are flushed at every read).
+    k["in_sync"] = kernel.size() == active && pending_bans_.empty() && pending_unbans_.empty();
+  } else {
+    k["in_sync"] = false;
+    k["problem"] = list_error;
+  }
+  j["kernel"] = std::move(k);
+  nlohmann::json warnings = nlohmann::json::array();
+  for (const auto& w : warnings_) warnings.push_back(w);
+  j["warnings"] = std::move(warnings);
+  j["control"] = {{"socket", cfg_->control.socket.string()}, {"clients", control_->clients()}};
+  j["metrics"] = cfg_->metrics.listen ? nlohmann::json("http://" + cfg_->metrics.listen->to_string() + "/metrics")
+                                      : nlohmann::json(nullptr);
+  return control::Reply::success(std::move(j));
+}
+
+control::Reply Daemon::list(const std::string& rule) {
+  nlohmann::json bans = nlohmann::json::array();
+  for (const auto& ban : engine_->active_bans()) {
+    if (!rule.empty() && ban.rule != rule) continue;
+    bans.push_back(ban_json(ban));
+  }
+  return control::Reply::success({{"bans", std::move(bans)}});
+}
+
+control::Reply Daemon::operator_ban(const control::Request& request) {
+  const core::Prefix target = *request.target;
+  const core::Duration length = request.duration.value_or(kDefaultOperatorBan);
+  const std::string reason = request.reason.empty() ? "banned by the operator" : request.reason;
+  const auto t = now();
+  switch (engine_->ban(target, t, length, reason, *this)) {
+    case core::OperatorResult::Allowlisted:
+      return control::Reply::failure(control::code::kAllowlisted,
+                                     target.to_string() + " is on the allowlist (or holds an allowlisted address): not banned");
+    case core::OperatorResult::Invalid:
+      return control::Reply::failure(control::code::kBadRequest, "the ban's duration must be positive");
+    default: break;
+  }
+  const auto result = flush_firewall();
+  if (!result) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "the kernel refused the ban: " + result.error + " (the daemon keeps retrying)");
+  }
+  if (std::find(result.allowlisted.begin(), result.allowlisted.end(), target) != result.allowlisted.end()) {
+    engine_->unban(target, t, *this);
+    flush_firewall();
+    return control::Reply::failure(control::code::kAllowlisted,
+                                   target.to_string() + " is one of this host's own addresses (on the allowlist): not banned");
+  }
+  // The store (issue 4, part 1) will commit the ban here, before the answer, through commit_now().
+  auto ban = engine_->ban_covering(target.address());
+  nlohmann::json j = ban ? ban_json(*ban) : nlohmann::json::object();
+  return control::Reply::success(std::move(j));
+}
+
+control::Reply Daemon::operator_unban(const core::Prefix& target) {
+  if (engine_->unban(target, now(), *this) == core::OperatorResult::NotBanned) {
+    std::string hint;
+    if (target.is_host()) {
+      if (auto covering = engine_->ban_covering(target.address())) {
+        hint = "; it is inside the banned network " + covering->target.to_string();
+      }
+    }
+    return control::Reply::failure(control::code::kNotFound, target.to_string() + " is not banned" + hint);
+  }
+  const auto result = flush_firewall();
+  if (!result) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "the kernel refused the unban: " + result.error + " (the daemon keeps retrying)");
+  }
+  return control::Reply::success({{"target", target.to_string()}});
+}
+
+control::Reply Daemon::explain(const core::Address& address) {
+  nlohmann::json j = nlohmann::json::object();
+  j["address"] = address.to_string();
+  j["allowlisted"] = engine_->is_allowlisted(address);
+  auto ban = engine_->ban_covering(address);
+  j["ban"] = ban ? ban_json(*ban) : nlohmann::json(nullptr);
+  nlohmann::json activity = nlohmann::json::array();
+  for (const auto& e : recent_->entries(address)) activity.push_back(control::to_json(e));
+  // A network ban is filed under the network's address: show its history too.
+  if (ban && !ban->target.is_host()) {
+    for (const auto& e : recent_->entries(ban->target.address())) activity.push_back(control::to_json(e));
+  }
+  j["activity"] = std::move(activity);
+  nlohmann::json bans = nlohmann::json::array();
+  for (const auto& e : recent_->bans(address)) bans.push_back(control::to_json(e));
+  j["escalation"] = std::move(bans);
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& rule : engine_->policy().rules) {
+    rules.push_back({{"name", rule.name},
+                     {"on", std::string(core::to_string(rule.on))},
+                     {"hits", rule.hits},
+                     {"within", core::format_duration(rule.within)},
+                     {"ban", core::format_duration(rule.ban)}});
+  }
+  j["rules"] = std::move(rules);
+  return control::Reply::success(std::move(j));
+}
+
+bool Daemon::apply_allowlist() {
+  engine_->reload(effective_policy(*cfg_), now(), *this);
+  const auto result = firewall_->set_allowlist(effective_allowlist(*cfg_));
+  flush_firewall();
+  if (!result) spdlog::error("the kernel allowlist could not be replaced: {}", result.error);
+  return static_cast<bool>(result);
+}
+
+control::Reply Daemon::allow_add(const core::Prefix& target) {
+  const auto& configured = cfg_->policy.allowlist;
+  if (std::find(configured.begin(), configured.end(), target) != configured.end() ||
+      std::find(runtime_allow_.begin(), runtime_allow_.end(), target) != runtime_allow_.end()) {
+    return control::Reply::success({{"target", target.to_string()}, {"added", false}});
+  }
+  runtime_allow_.push_back(target);
+  if (auto error = control::save_allowlist_file(allowlist_path_, runtime_allow_)) {
+    runtime_allow_.pop_back();
+    return control::Reply::failure(control::code::kFailed, *error);
+  }
+  if (!apply_allowlist()) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "saved, but the kernel refused the new allowlist (see the daemon's log)");
+  }
+  return control::Reply::success({{"target", target.to_string()}, {"added", true}});
+}
+
+control::Reply Daemon::allow_remove(const core::Prefix& target) {
+  const auto& configured = cfg_->policy.allowlist;
+  if (std::find(configured.begin(), configured.end(), target) != configured.end()) {
+    return control::Reply::failure(control::code::kInConfig,
+                                   target.to_string() + " is in the configuration file " + cfg_->origin +
+                                       " ([allow] networks): edit the file, then run `strikeout reload`");
+  }
+  auto it = std::find(runtime_allow_.begin(), runtime_allow_.end(), target);
+  if (it == runtime_allow_.end()) {
+    return control::Reply::failure(control::code::kNotFound, target.to_string() + " is not on the allowlist");
+  }
+  runtime_allow_.erase(it);
+  if (auto error = control::save_allowlist_file(allowlist_path_, runtime_allow_)) {
+    runtime_allow_.push_back(target);
+    return control::Reply::failure(control::code::kFailed, *error);
+  }
+  if (!apply_allowlist()) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "saved, but the kernel refused the new allowlist (see the daemon's log)");
+  }
+  return control::Reply::success({{"target", target.to_string()}, {"removed", true}});
+}
+
+control::Reply Daemon::allow_list() {
+  nlohmann::json j = nlohmann::json::object();
+  j["configuration"] = prefixes_json(cfg_->policy.allowlist);
+  j["runtime"] = prefixes_json(runtime_allow_);
+  j["runtime_file"] = allowlist_path_.string();
+  j["host_addresses"] = cfg_->allow_host_addresses;
+  j["kernel"] = prefixes_json(firewall_->allowlist());
+  return control::Reply::success(std::move(j));
 }
 
 }  // namespace
