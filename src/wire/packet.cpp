@@ -21,6 +21,10 @@ constexpr std::uint16_t kEtherIpv6 = 0x86DD;
 constexpr std::uint16_t kEtherVlan = 0x8100;
 constexpr std::uint16_t kEtherQinQ = 0x88A8;
 constexpr std::uint8_t kProtoTcp = 6;
+// Everything on a loopback device was sent by this host: the kernel never receives a packet from
+// outside on it. (libpcap's `any` shows only the received copy of loopback traffic, so without this
+// a reply to a local client would look received.)
+constexpr std::uint16_t kArphrdLoopback = 772;
 
 // Linux's sll_pkttype values (linux/if_packet.h).
 Direction direction_of(std::uint8_t pkttype) {
@@ -157,7 +161,7 @@ DecodeStatus decode_frame(LinkType link, Bytes frame, TcpSegment& segment) {
       // pkttype(2) hatype(2) halen(2) addr(8) protocol(2)
       if (frame.size() < 16) return DecodeStatus::Truncated;
       if (frame[0] != 0) return DecodeStatus::Malformed;
-      const Direction dir = direction_of(frame[1]);
+      const Direction dir = be16(frame, 2) == kArphrdLoopback ? Direction::Outgoing : direction_of(frame[1]);
       const DecodeStatus st = by_ethertype(be16(frame, 14), frame.subspan(16), segment);
       segment.direction = dir;
       return st;
@@ -165,7 +169,7 @@ DecodeStatus decode_frame(LinkType link, Bytes frame, TcpSegment& segment) {
     case LinkType::LinuxSll2: {
       // protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr(8)
       if (frame.size() < 20) return DecodeStatus::Truncated;
-      const Direction dir = direction_of(frame[10]);
+      const Direction dir = be16(frame, 8) == kArphrdLoopback ? Direction::Outgoing : direction_of(frame[10]);
       const DecodeStatus st = by_ethertype(be16(frame, 0), frame.subspan(20), segment);
       segment.direction = dir;
       return st;

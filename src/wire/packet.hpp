@@ -29,6 +29,8 @@ enum class LinkType : std::uint8_t {
 
 // Where the frame went, as the capture says. Only Linux cooked headers carry it in the bytes; for the
 // other link types the adapter knows it (or it is unknown, as in most capture files).
+// On a loopback device (cooked header hatype ARPHRD_LOOPBACK) every frame is Outgoing: only this host
+// can put packets there.
 enum class Direction : std::uint8_t {
   Unknown,   // the frame does not say (Ethernet, raw IP in a capture file)
   Inbound,   // received by this host (PACKET_HOST, BROADCAST, MULTICAST, OTHERHOST)

@@ -1,5 +1,6 @@
 #include "wire/pcap_source.hpp"
 
+#include <net/if.h>
 #include <pcap/pcap.h>
 
 #include <optional>
@@ -122,9 +123,21 @@ std::string capture_filter(const std::vector<std::uint16_t>& ports) {
 }
 
 std::unique_ptr<PacketSource> open_live_capture(const LiveCaptureOptions& options, std::string& error) {
-  char errbuf[PCAP_ERRBUF_SIZE] = {0};
   const std::string& ifname = options.interface;
-  pcap_t* h = pcap_create(ifname.c_str(), errbuf);
+  // Direction is only in Linux cooked headers, and libpcap offers cooked mode (SLL2, with the
+  // interface index) on the `any` device only: a named interface is captured on `any` with an
+  // `ifindex` filter, resolved now (an interface re-created later gets a new index: restart).
+  std::string filter = capture_filter(options.ports);
+  if (ifname != "any") {
+    const unsigned index = if_nametoindex(ifname.c_str());
+    if (index == 0) {
+      error = "wire: cannot capture on interface \"" + ifname + "\": no such interface";
+      return nullptr;
+    }
+    filter = "ifindex " + std::to_string(index) + " and " + filter;
+  }
+  char errbuf[PCAP_ERRBUF_SIZE] = {0};
+  pcap_t* h = pcap_create("any", errbuf);
   if (h == nullptr) {
     error = "wire: cannot capture on interface \"" + ifname + "\": " + errbuf;
     return nullptr;
@@ -141,25 +154,16 @@ std::unique_ptr<PacketSource> open_live_capture(const LiveCaptureOptions& option
   const int rc = pcap_activate(h);
   if (rc < 0) {
     const std::string reason = rc == PCAP_ERROR_PERM_DENIED ? "permission denied (needs CAP_NET_RAW)"
-                               : rc == PCAP_ERROR_NO_SUCH_DEVICE ? "no such interface"
-                                                                 : std::string(pcap_geterr(h));
+                                                            : std::string(pcap_geterr(h));
     return fail(reason);
   }
-  // Cooked mode carries the packet's direction (sent by this host or received) in every frame:
-  // the tracker's first test against forged replies.
-  int dlt = pcap_datalink(h);
-  if (dlt != DLT_LINUX_SLL2 && pcap_set_datalink(h, DLT_LINUX_SLL2) == 0) {
-    dlt = DLT_LINUX_SLL2;
-  } else if (dlt != DLT_LINUX_SLL2 && dlt != DLT_LINUX_SLL && pcap_set_datalink(h, DLT_LINUX_SLL) == 0) {
-    dlt = DLT_LINUX_SLL;
-  }
-  const auto link = link_from_dlt(dlt);
-  if (!link || (*link != LinkType::LinuxSll && *link != LinkType::LinuxSll2)) {
-    return fail("the interface offers no Linux cooked capture, so sent and received packets cannot be "
-                "told apart (link type " + std::to_string(dlt) + ")");
+  // Cooked mode v2 carries the packet's direction (sent by this host or received) and the interface
+  // in every frame: the tracker's first test against forged replies.
+  if (pcap_datalink(h) != DLT_LINUX_SLL2 && pcap_set_datalink(h, DLT_LINUX_SLL2) != 0) {
+    return fail("libpcap offers no Linux cooked capture v2 on `any` (libpcap >= 1.10 is needed), so "
+                "sent and received packets cannot be told apart");
   }
   struct bpf_program program {};
-  const std::string filter = capture_filter(options.ports);
   if (pcap_compile(h, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
     return fail("cannot compile the capture filter: " + std::string(pcap_geterr(h)));
   }
@@ -167,7 +171,7 @@ std::unique_ptr<PacketSource> open_live_capture(const LiveCaptureOptions& option
   pcap_freecode(&program);
   if (set != 0) return fail("cannot install the capture filter: " + std::string(pcap_geterr(h)));
   if (pcap_setnonblock(h, 1, errbuf) != 0) return fail(std::string("cannot make it non-blocking: ") + errbuf);
-  return std::make_unique<PcapSource>(ifname, h, *link, true);
+  return std::make_unique<PcapSource>(ifname, h, LinkType::LinuxSll2, true);
 }
 
 std::unique_ptr<PacketSource> open_capture_file(const std::string& path, std::string& error) {

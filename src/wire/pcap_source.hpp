@@ -23,9 +23,11 @@ struct LiveCaptureOptions {
 std::string capture_filter(const std::vector<std::uint16_t>& ports);
 
 // Opens a live capture: immediate mode (each frame is delivered as it comes, not when a buffer
-// fills), non-blocking, Linux cooked link type (SLL2, else SLL) so every frame says whether this host
-// sent or received it, and the filter above compiled in the kernel. Needs CAP_NET_RAW. Returns
-// nullptr with `error` naming the interface and libpcap's reason (no such device, permission).
+// fills), non-blocking, on libpcap's `any` device in Linux cooked mode v2 (SLL2) so every frame says
+// whether this host sent or received it (libpcap offers cooked mode on `any` only: a named interface
+// is selected with an `ifindex` filter resolved at open), and the filter above compiled in the
+// kernel. Needs CAP_NET_RAW. Returns nullptr with `error` naming the interface and the reason (no
+// such interface, permission, libpcap too old for SLL2).
 std::unique_ptr<PacketSource> open_live_capture(const LiveCaptureOptions& options, std::string& error);
 
 // Opens a pcap or pcapng file ("-" for standard input). Frames keep the file's own timestamps.

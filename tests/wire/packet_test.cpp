@@ -1,6 +1,8 @@
 // The frame decoder: every link type and IP version we accept, and refusals for what we do not.
 #include <gtest/gtest.h>
 
+#include <deque>
+
 #include "frame_builder.hpp"
 #include "wire/base64.hpp"
 #include "wire/packet.hpp"
@@ -18,13 +20,20 @@ const core::Address kServer6 = *core::Address::parse("2001:db8::25");
 
 Segment reply4() { return Segment{kServer4, kClient4, 587, 40000, 111, 222, kTcpAck, "535 5.7.8 no\r\n"}; }
 
+// Frames outlive the segments decoded from them (a segment's payload points into its frame).
+const Frame& hold(Frame f) {
+  static std::deque<Frame> frames;  // a deque: references stay valid as it grows
+  frames.push_back(std::move(f));
+  return frames.back();
+}
+
 std::string payload_of(const TcpSegment& s) {
   return {reinterpret_cast<const char*>(s.payload.data()), s.payload.size()};
 }
 
 TEST(FrameDecoder, EthernetIpv4) {
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::Ethernet, testing::ethernet(testing::ip_packet(reply4())), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::Ethernet, hold(testing::ethernet(testing::ip_packet(reply4()))), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.source, kServer4);
   EXPECT_EQ(s.destination, kClient4);
   EXPECT_EQ(s.source_port, 587);
@@ -48,33 +57,33 @@ TEST(FrameDecoder, EthernetPaddingIsNotPayload) {
 
 TEST(FrameDecoder, VlanTag) {
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::Ethernet, testing::ethernet(testing::ip_packet(reply4()), true), s),
+  ASSERT_EQ(decode_frame(LinkType::Ethernet, hold(testing::ethernet(testing::ip_packet(reply4()), true)), s),
             DecodeStatus::Tcp);
   EXPECT_EQ(payload_of(s), "535 5.7.8 no\r\n");
 }
 
 TEST(FrameDecoder, CookedHeadersCarryDirection) {
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll, testing::sll(testing::ip_packet(reply4()), 4), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 4)), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Outgoing);
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll, testing::sll(testing::ip_packet(reply4()), 0), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 0)), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Inbound);
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, testing::sll2(testing::ip_packet(reply4()), 4), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 4)), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Outgoing);
   EXPECT_EQ(payload_of(s), "535 5.7.8 no\r\n");
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, testing::sll2(testing::ip_packet(reply4()), 3), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 3)), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Inbound);  // PACKET_OTHERHOST: not sent by us
 }
 
 TEST(FrameDecoder, Ipv6WithExtensionHeaders) {
   Segment seg{kServer6, kClient6, 25, 50000, 1, 2, kTcpAck, "535 no\r\n"};
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::RawIp, testing::ip_packet(seg, 3), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::RawIp, hold(testing::ip_packet(seg, 3)), s), DecodeStatus::Tcp);
   EXPECT_EQ(s.source, kServer6);
   EXPECT_EQ(payload_of(s), "535 no\r\n");
-  ASSERT_EQ(decode_frame(LinkType::RawIpv6, testing::ip_packet(seg), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::RawIpv6, hold(testing::ip_packet(seg)), s), DecodeStatus::Tcp);
   // More extension headers than we follow: refused, not looped over.
-  EXPECT_EQ(decode_frame(LinkType::RawIp, testing::ip_packet(seg, kMaxIpv6Extensions + 1), s),
+  EXPECT_EQ(decode_frame(LinkType::RawIp, hold(testing::ip_packet(seg, kMaxIpv6Extensions + 1)), s),
             DecodeStatus::TooManyHeaders);
 }
 
@@ -162,6 +171,25 @@ TEST(Base64, DecodesAndRefuses) {
   EXPECT_FALSE(decode_base64("YWxpY", out, sizeof out, n));     // 4n+1 characters
   EXPECT_FALSE(decode_base64("YWx*Y2U=", out, sizeof out, n));  // not the alphabet
   EXPECT_FALSE(decode_base64("YWxpY2U=", out, 3, n));           // does not fit
+}
+
+}  // namespace
+}  // namespace strikeout::wire
+
+namespace strikeout::wire {
+namespace {
+
+// libpcap's `any` shows loopback traffic only as received; on a loopback device everything was sent by
+// this host, so the decoder says Outgoing whatever the packet type.
+TEST(FrameDecoder, LoopbackFramesAreSentByThisHost) {
+  const core::Address a = *core::Address::parse("127.0.0.1");
+  const core::Address b = *core::Address::parse("127.0.0.2");
+  testing::Frame f = testing::sll2(testing::ip_packet(testing::Segment{a, b, 587, 40000, 1, 2, kTcpAck, "535 x\r\n"}), 0);
+  f[8] = 0x03;  // hatype 772 = ARPHRD_LOOPBACK
+  f[9] = 0x04;
+  TcpSegment s;
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, f, s), DecodeStatus::Tcp);
+  EXPECT_EQ(s.direction, Direction::Outgoing);
 }
 
 }  // namespace
