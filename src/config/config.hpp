@@ -15,6 +15,7 @@
 #include "core/address.hpp"
 #include "core/policy.hpp"
 #include "core/time.hpp"
+#include "decoy/options.hpp"
 #include "logs/decoder.hpp"
 #include "logs/timezone.hpp"
 
@@ -112,6 +113,9 @@ struct Config {
   StateSettings state;
   ControlSettings control;
   MetricsSettings metrics;
+  // [decoy], plus each [[rule]]'s decoy_mode and tarpit_from_offence (rule_modes, tarpit_from).
+  // decoy.redirected_from is [protect] ports.
+  decoy::DecoyOptions decoy;
 
   // The source named `name`, or nullptr.
   const Source* find_source(std::string_view name) const;

@@ -165,6 +165,7 @@ class Loader {
     state(root);
     control(root);
     metrics(root);
+    decoy(root);
     root.finish();
   }
 
@@ -699,6 +700,8 @@ class Loader {
     const auto prefix4 = s.integer("prefix4", 8, 32);
     const auto prefix6 = s.integer("prefix6", 16, 128);
     const auto distinct = s.choice("distinct", {"address", "prefix"});
+    const auto decoy_mode = s.choice("decoy_mode", {"insult", "stutter", "decoy", "endless"});
+    const auto tarpit_from = s.integer("tarpit_from_offence", 1, 1000);
 
     if (name) {
       if (!valid_name(*name)) {
@@ -712,7 +715,9 @@ class Loader {
     if (key) rule.key = kKeys[*key];
     if (hits) rule.hits = static_cast<std::uint32_t>(*hits);
     if (within) rule.within = *within;
-    if (action) rule.action = *action == 0 ? core::RuleAction::Ban : core::RuleAction::Notice;
+    static constexpr core::RuleAction kActions[] = {core::RuleAction::Ban, core::RuleAction::Notice,
+                                                    core::RuleAction::Tarpit};
+    if (action) rule.action = kActions[*action];
     if (ban) rule.ban = *ban;
     if (ban_factor) rule.ban_factor = *ban_factor;
     rule.ban_max = ban_max.value_or(std::max(kDefaultBanMax, rule.ban));
@@ -722,16 +727,26 @@ class Loader {
     if (prefix6) rule.prefix6 = static_cast<std::uint8_t>(*prefix6);
     if (distinct) rule.distinct = *distinct == 0 ? core::KeyKind::Address : core::KeyKind::Prefix;
 
-    if (action && *action == 2) {
-      report_.at(
-          s.table().get("action")->source(), s.path_of("action"),
-          s.path_of("action") +
-              ": \"tarpit\" needs the decoy server, which this version of strikeout does not have; use "
-              "\"ban\" or \"notice\"");
+    // Where the decoy comes in: every ban of a "tarpit" rule, or a "ban" rule's repeat offenders from
+    // their tarpit_from_offence-th ban on. Whether [decoy] is enabled is checked once it is read.
+    if (rule.action == core::RuleAction::Tarpit) {
+      no_effect(s, "tarpit_from_offence", "this rule's action is \"tarpit\": every one of its bans goes to the decoy");
+      tarpit_rules_.emplace_back(name.value_or(""), s.table().get("action")->source());
+    } else if (rule.action == core::RuleAction::Ban && tarpit_from) {
+      tarpit_rules_.emplace_back(name.value_or(""), s.table().get("tarpit_from_offence")->source());
+    } else if (rule.action == core::RuleAction::Ban) {
+      no_effect(s, "decoy_mode",
+                "this rule sends nobody to the decoy; add tarpit_from_offence, or use action = \"tarpit\"");
+    }
+    if (name) {
+      if (decoy_mode) config_.decoy.rule_modes[*name] = static_cast<decoy::Mode>(*decoy_mode);
+      if (tarpit_from && rule.action == core::RuleAction::Ban)
+        config_.decoy.tarpit_from[*name] = static_cast<std::uint32_t>(*tarpit_from);
     }
     if (rule.action == core::RuleAction::Notice) {
       const std::string why = "this rule's action is \"notice\", so it never bans";
-      for (std::string_view k : {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry"})
+      for (std::string_view k :
+           {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry", "decoy_mode", "tarpit_from_offence"})
         no_effect(s, k, why);
     }
     if (ban && ban_max && *ban_max < *ban) {
@@ -884,9 +899,104 @@ class Loader {
     s->finish();
   }
 
+  // [decoy]: the decoy SMTP server tarpitted sources are redirected to (docs/decoy.md).
+  void decoy(Section& root) {
+    decoy::DecoyOptions& d = config_.decoy;
+    d.redirected_from = config_.ports;
+    std::optional<Section> s = subsection(root, "decoy", "[decoy]");
+    if (s) {
+      if (auto enabled = s->boolean("enabled")) d.enabled = *enabled;
+      if (auto port = s->integer("port", 1, 65535)) {
+        d.port = static_cast<std::uint16_t>(*port);
+        if (std::find(config_.ports.begin(), config_.ports.end(), d.port) != config_.ports.end()) {
+          report_.at(s->table().get("port")->source(), "decoy.port",
+                     "decoy.port " + std::to_string(*port) +
+                         " is a protected port ([protect] ports); the decoy needs a port of its own");
+        }
+      }
+      if (auto mode = s->choice("mode", {"insult", "stutter", "decoy", "endless"}))
+        d.mode = static_cast<decoy::Mode>(*mode);
+      if (std::optional<std::string> host = s->text("hostname")) {
+        const bool ok = !host->empty() && host->size() <= 253 && std::all_of(host->begin(), host->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
+        });
+        if (ok) {
+          d.hostname = *host;
+        } else {
+          report_.at(s->table().get("hostname")->source(), "decoy.hostname",
+                     "decoy.hostname: " + quote(*host) + " is not a host name (letters, digits, '.' and '-')");
+        }
+      }
+      if (const toml::node* n = s->find("insults")) insults(*n, d);
+      if (auto p = s->number("success_probability", 0.0, 1.0)) d.success_probability = *p;
+      if (auto n = s->integer("max_connections", 1, 10'000'000)) d.max_connections = static_cast<std::uint32_t>(*n);
+      if (auto n = s->integer("per_source", 1, 10'000'000)) d.per_source = static_cast<std::uint32_t>(*n);
+      if (auto full = s->choice("when_full", {"close-oldest", "refuse"}))
+        d.when_full = *full == 0 ? decoy::WhenFull::CloseOldest : decoy::WhenFull::Refuse;
+      if (auto t = s->duration("idle_timeout", 1s, 24h)) d.idle_timeout = *t;
+      if (auto t = s->duration("max_duration", 1s, 7 * 24h)) d.max_duration = *t;
+      if (auto t = s->duration("reply_delay", 0s, 60s)) d.reply_delay = *t;
+      if (auto t = s->duration("stutter_interval", 10ms, 60s)) d.stutter_interval = *t;
+      if (auto t = s->duration("endless_interval", 1s, 5min)) d.endless_interval = *t;
+      if (auto n = s->integer("output_allowance", 256, 1 << 20)) d.output_allowance = static_cast<std::uint32_t>(*n);
+      if (auto n = s->integer("output_per_input", 0, 16)) d.output_per_input = static_cast<std::uint32_t>(*n);
+      if (auto n = s->integer("workers", 0, 256)) d.workers = static_cast<std::uint32_t>(*n);
+      if (auto only = s->boolean("only_redirected")) d.only_redirected = *only;
+      if (auto path = absolute_path(*s, "record", false)) d.record = *path;
+      if (auto path = absolute_path(*s, "stats", false)) d.stats = *path;
+      if (auto path = absolute_path(*s, "secret", false)) d.secret = *path;
+      if (auto store = s->boolean("store_passwords")) d.store_passwords = *store;
+      if (auto path = absolute_path(*s, "passwords", false)) d.passwords = *path;
+      if (!d.store_passwords) no_effect(*s, "passwords", "store_passwords is false: passwords are only kept hashed");
+      if (d.max_duration < d.idle_timeout) {
+        if (const toml::node* n = s->table().get("max_duration")) {
+          report_.at(n->source(), "decoy.max_duration",
+                     "decoy.max_duration (" + core::format_duration(d.max_duration) + ") is shorter than idle_timeout (" +
+                         core::format_duration(d.idle_timeout) + ")");
+        }
+      }
+      s->finish();
+    }
+    if (!d.enabled) {
+      for (const auto& [rule, where] : tarpit_rules_) {
+        report_.at(where, "rule",
+                   "rule " + quote(rule) + " sends sources to the decoy, but [decoy] enabled = false");
+      }
+    }
+  }
+
+  // insults = ["...", ...]: 1 to 64 lines of printable ASCII, each at most 200 characters.
+  void insults(const toml::node& node, decoy::DecoyOptions& d) {
+    const std::string path = "decoy.insults";
+    const toml::array* array = node.as_array();
+    if (array == nullptr || array->empty() || array->size() > 64) {
+      report_.at(node.source(), path, path + " must be a list of 1 to 64 lines, such as [\"Go away\"]");
+      return;
+    }
+    std::vector<std::string> lines;
+    std::size_t index = 0;
+    for (const toml::node& element : *array) {
+      const std::string element_path = path + "[" + std::to_string(++index) + "]";
+      std::optional<std::string> text = read_text(report_, element, element_path);
+      if (!text) continue;
+      const bool ok = !text->empty() && text->size() <= 200 && std::all_of(text->begin(), text->end(), [](char c) {
+        return c >= 0x20 && c < 0x7f;
+      });
+      if (!ok) {
+        report_.at(element.source(), element_path,
+                   element_path + ": " + quote(*text) +
+                       " must be 1 to 200 characters of printable ASCII (SMTP replies are ASCII)");
+        continue;
+      }
+      lines.push_back(*text);
+    }
+    d.insults = std::move(lines);
+  }
+
   Report& report_;
   const LoadOptions& options_;
   Config config_;
+  std::vector<std::pair<std::string, toml::source_region>> tarpit_rules_;  // rules that use the decoy
   std::vector<std::string> matcher_names_;  // every [[matcher]] name given, valid or not
 };
 
@@ -934,6 +1044,31 @@ LoadResult load_config(std::string_view text, std::string_view origin, const Loa
       {"socket", "[control]"},
       {"group", "[control]"},
       {"listen", "[metrics]"},
+      {"decoy_mode", "[[rule]]"},
+      {"tarpit_from_offence", "[[rule]]"},
+      {"insults", "[decoy]"},
+      {"success_probability", "[decoy]"},
+      {"max_connections", "[decoy]"},
+      {"per_source", "[decoy]"},
+      {"when_full", "[decoy]"},
+      {"idle_timeout", "[decoy]"},
+      {"max_duration", "[decoy]"},
+      {"reply_delay", "[decoy]"},
+      {"stutter_interval", "[decoy]"},
+      {"endless_interval", "[decoy]"},
+      {"output_allowance", "[decoy]"},
+      {"output_per_input", "[decoy]"},
+      {"workers", "[decoy]"},
+      {"only_redirected", "[decoy]"},
+      {"store_passwords", "[decoy]"},
+      {"passwords", "[decoy]"},
+      {"hostname", "[decoy]"},
+      {"port", "[decoy]"},
+      {"mode", "[decoy]"},
+      {"enabled", "[decoy]"},
+      {"record", "[decoy]"},
+      {"stats", "[decoy]"},
+      {"secret", "[decoy]"},
   });
   toml::table root;
   try {
