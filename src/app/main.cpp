@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/cli.hpp"
+#include "app/cli_control.hpp"
 #include "app/cli_decoy.hpp"
 #include "app/commands.hpp"
 #include "daemon/daemon.hpp"
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
 
   strikeout::app::CommandRegistry registry;
   register_core_commands(app, registry);
+  strikeout::app::register_control_commands(app, registry);
   strikeout::app::register_decoy_commands(app, registry);
 
   try {
