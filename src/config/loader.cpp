@@ -947,7 +947,7 @@ class Loader {
       if (auto path = absolute_path(*s, "secret", false)) d.secret = *path;
       if (auto store = s->boolean("store_passwords")) d.store_passwords = *store;
       if (auto path = absolute_path(*s, "passwords", false)) d.passwords = *path;
-      if (!d.store_passwords) no_effect(*s, "passwords", "store_passwords is false: passwords are only kept hashed");
+      if (!d.store_passwords) no_effect(*s, "passwords", "store_passwords is false, so passwords are only kept hashed");
       if (d.max_duration < d.idle_timeout) {
         if (const toml::node* n = s->table().get("max_duration")) {
           report_.at(n->source(), "decoy.max_duration",

@@ -167,6 +167,94 @@ TEST(Config, AMinimalFileGetsTheDocumentedDefaults) {
   EXPECT_EQ(c.metrics.listen->to_string(), "127.0.0.1:9753");
 }
 
+TEST(Config, DecoyDefaultsAndTarpitRules) {
+  const Config c = config_of(R"([[rule]]
+name = "to-the-decoy"
+on = "auth-failure"
+hits = 3
+within = "20m"
+action = "tarpit"
+decoy_mode = "insult"
+
+[[rule]]
+name = "ban-then-decoy"
+on = "auth-failure"
+hits = 5
+within = "1h"
+tarpit_from_offence = 2
+)");
+  ASSERT_EQ(c.policy.rules.size(), 2U);
+  EXPECT_EQ(c.policy.rules[0].action, core::RuleAction::Tarpit);
+  EXPECT_EQ(c.policy.rules[1].action, core::RuleAction::Ban);
+  const decoy::DecoyOptions& d = c.decoy;
+  EXPECT_TRUE(d.enabled);
+  EXPECT_EQ(d.port, 2525);
+  EXPECT_EQ(d.mode, decoy::Mode::Decoy);
+  EXPECT_EQ(decoy::mode_for_rule(d, "to-the-decoy"), decoy::Mode::Insult);
+  EXPECT_EQ(decoy::mode_for_rule(d, "ban-then-decoy"), decoy::Mode::Decoy);
+  // "tarpit" rules always; "ban" rules from their tarpit_from_offence-th ban on.
+  EXPECT_TRUE(decoy::sends_to_decoy(d, "to-the-decoy", true, 1));
+  EXPECT_FALSE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 1));
+  EXPECT_TRUE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 2));
+  EXPECT_TRUE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 3));
+  EXPECT_EQ(d.insults.size(), 3U);
+  EXPECT_EQ(d.max_connections, 100'000U);
+  EXPECT_EQ(d.redirected_from, c.ports);
+  EXPECT_TRUE(d.only_redirected);
+  EXPECT_FALSE(d.store_passwords);
+}
+
+TEST(Config, DecoySectionRoundTrips) {
+  const Config c = config_of(std::string(kValidRule) + R"(
+[decoy]
+port = 2626
+mode = "endless"
+hostname = "mx1.example.org"
+insults = ["Go away"]
+success_probability = 0.25
+max_connections = 200000
+per_source = 10
+when_full = "refuse"
+idle_timeout = "2m"
+max_duration = "30m"
+reply_delay = "500ms"
+stutter_interval = "3s"
+endless_interval = "15s"
+output_allowance = 8192
+output_per_input = 3
+workers = 12
+only_redirected = false
+record = "/srv/d/attempts.tsv"
+stats = "/srv/d/stats.json"
+secret = "/srv/d/key"
+store_passwords = true
+passwords = "/srv/d/passwords.tsv"
+)");
+  const decoy::DecoyOptions& d = c.decoy;
+  EXPECT_EQ(d.port, 2626);
+  EXPECT_EQ(d.mode, decoy::Mode::Endless);
+  EXPECT_EQ(d.hostname, "mx1.example.org");
+  EXPECT_EQ(d.insults, std::vector<std::string>{"Go away"});
+  EXPECT_DOUBLE_EQ(d.success_probability, 0.25);
+  EXPECT_EQ(d.max_connections, 200'000U);
+  EXPECT_EQ(d.per_source, 10U);
+  EXPECT_EQ(d.when_full, decoy::WhenFull::Refuse);
+  EXPECT_EQ(d.idle_timeout, 2min);
+  EXPECT_EQ(d.max_duration, 30min);
+  EXPECT_EQ(d.reply_delay, 500ms);
+  EXPECT_EQ(d.stutter_interval, 3s);
+  EXPECT_EQ(d.endless_interval, 15s);
+  EXPECT_EQ(d.output_allowance, 8192U);
+  EXPECT_EQ(d.output_per_input, 3U);
+  EXPECT_EQ(d.workers, 12U);
+  EXPECT_FALSE(d.only_redirected);
+  EXPECT_EQ(d.record, "/srv/d/attempts.tsv");
+  EXPECT_EQ(d.stats, "/srv/d/stats.json");
+  EXPECT_EQ(d.secret, "/srv/d/key");
+  EXPECT_TRUE(d.store_passwords);
+  EXPECT_EQ(d.passwords, "/srv/d/passwords.tsv");
+}
+
 TEST(Config, ALongBanRaisesTheDefaultCap) {
   const Config c = config_of(std::string(kValidRule) + "ban = \"30d\"\n");
   EXPECT_EQ(c.policy.rules[0].ban_max, 30 * 24h);

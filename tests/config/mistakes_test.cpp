@@ -139,15 +139,66 @@ action = "block"
   EXPECT_EQ(d.size(), 3U);
 }
 
-TEST(ConfigMistakes, TarpitIsRefusedUntilThereIsADecoy) {
+TEST(ConfigMistakes, TarpitIsRefusedWhenTheDecoyIsDisabled) {
   const auto d = errors_of(R"([[rule]]
 name = "a"
 on = "auth-failure"
 hits = 3
 within = "20m"
 action = "tarpit"
+
+[decoy]
+enabled = false
 )");
-  EXPECT_TRUE(has_error(d, 6, 10, "\"tarpit\" needs the decoy server"));
+  EXPECT_TRUE(has_error(d, 6, 10, "rule \"a\" sends sources to the decoy, but [decoy] enabled = false"));
+  EXPECT_EQ(d.size(), 1U);
+}
+
+TEST(ConfigMistakes, DecoySettingsOutOfRange) {
+  const auto d = errors_of(with_rule(R"([decoy]
+port = 587
+mode = "rude"
+insults = ["ok", "caf\u00e9", 3]
+success_probability = 1.5
+passwords = "/tmp/p"
+)"));
+  EXPECT_TRUE(has_error(d, 2, 8, "decoy.port 587 is a protected port"));
+  EXPECT_TRUE(has_error(d, 3, 8, "decoy.mode must be one of \"insult\", \"stutter\", \"decoy\", \"endless\""));
+  EXPECT_TRUE(has_error(d, 4, 18, "decoy.insults[2]"));
+  EXPECT_TRUE(has_error(d, 4, 18, "printable ASCII"));
+  EXPECT_TRUE(has_error(d, 4, 31, "decoy.insults[3] must be a string"));
+  EXPECT_TRUE(has_error(d, 5, 23, "decoy.success_probability"));
+  EXPECT_TRUE(has_error(d, 6, 13, "decoy.passwords has no effect: store_passwords is false, so"));
+}
+
+TEST(ConfigMistakes, DecoyKeysOfARuleThatSendsNobodyThere) {
+  const auto d = errors_of(R"([[rule]]
+name = "a"
+on = "auth-failure"
+hits = 3
+within = "20m"
+action = "notice"
+decoy_mode = "insult"
+
+[[rule]]
+name = "b"
+on = "auth-failure"
+hits = 3
+within = "20m"
+decoy_mode = "insult"
+
+[[rule]]
+name = "c"
+on = "auth-failure"
+hits = 3
+within = "20m"
+action = "tarpit"
+tarpit_from_offence = 2
+)");
+  EXPECT_TRUE(has_error(d, 7, 14, "rule[1].decoy_mode has no effect: this rule's action is \"notice\""));
+  EXPECT_TRUE(has_error(d, 14, 14, "rule[2].decoy_mode has no effect: this rule sends nobody to the decoy"));
+  EXPECT_TRUE(has_error(d, 22, 23, "rule[3].tarpit_from_offence has no effect"));
+  EXPECT_EQ(d.size(), 3U);
 }
 
 TEST(ConfigMistakes, DuplicateRuleName) {
