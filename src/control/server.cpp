@@ -109,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
         queued_bytes_ -= out_.back().size();
         out_.pop_back();
       }
-      send(format_watch_end("dropped: this watcher did not read fast enough; the daemon never waits for one"));
+      send(format_watch_end("dropped: this watcher did not read fast enough; the daemon never waits for one") + '\n');
       finish();
       return;
     }
