@@ -35,6 +35,7 @@
 #include "core/engine_state.hpp"
 #include "core/firewall.hpp"
 #include "core/log_source.hpp"
+#include "decoy/daemon_link.hpp"
 #include "enforce/nft_firewall.hpp"
 #include "logs/decoder.hpp"
 #include "metrics/daemon_metrics.hpp"
@@ -95,6 +96,7 @@ enforce::NftOptions firewall_options(const config::Config& cfg) {
   o.ports = cfg.ports;
   o.verdict = cfg.enforce.reject == config::RejectWith::Drop ? enforce::BanVerdict::Drop : enforce::BanVerdict::Reject;
   o.set_size = cfg.enforce.set_size;
+  o.decoy_port = cfg.decoy.port;
   o.allowlist = cfg.policy.allowlist;
   o.allow_host_addresses = cfg.allow_host_addresses;
   // A set per prefix length the rules can ban, so prefix bans are hash lookups (docs/enforcement.md).
@@ -264,6 +266,7 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   std::unique_ptr<core::Engine> engine_;
   std::unique_ptr<report::DecisionFormatter> formatter_;
   std::unique_ptr<enforce::NftFirewall> firewall_;
+  std::unique_ptr<decoy::DaemonLink> decoy_;  // null when no rule sends anyone to the decoy
   std::unique_ptr<asio::posix::stream_descriptor> firewall_watch_;
   core::PositionStore* positions_ = nullptr;  // the store's PositionStore face
   std::unique_ptr<store::SqliteStore> store_;
@@ -370,7 +373,8 @@ void Daemon::on_decision(const core::Decision& d) {
       break;
     case core::DecisionKind::Ban:
       if (!quiet_) spdlog::warn("{}", formatter_->human(d));
-      pending_bans_.push_back(core::FirewallBan{d.target, d.until, d.action == core::RuleAction::Tarpit});
+      pending_bans_.push_back(core::FirewallBan{d.target, d.until, decoy::tarpit(cfg_->decoy, d)});
+      if (decoy_) decoy_->on_decision(d);  // the workers learn the rule's mode for this source
       break;
     case core::DecisionKind::Unban:
       if (!quiet_) spdlog::info("{}", formatter_->human(d));
@@ -551,7 +555,7 @@ void Daemon::arm_firewall() {
     if (events.table_gone) {
       std::vector<core::FirewallBan> all;
       for (const auto& ban : engine_->active_bans()) {
-        all.push_back(core::FirewallBan{ban.target, ban.until, ban.action == core::RuleAction::Tarpit});
+        all.push_back(core::FirewallBan{ban.target, ban.until, decoy::tarpit(cfg_->decoy, ban)});
       }
       const auto result = firewall_->restore(all, now());
       if (result) {
@@ -665,6 +669,7 @@ void Daemon::stop() {
   metrics_server_.reset();
   signals_.cancel();
   tick_.cancel();
+  decoy_.reset();  // stops the decoy's workers
   for (auto& slot : slots_) {
     if (slot->watch) slot->watch->cancel();
   }
@@ -707,6 +712,20 @@ int Daemon::run() {
   }
   positions_ = std::move(std::get<0>(positions));
 
+  // The decoy's workers are forked before the firewall and the sources are opened (they keep none
+  // of the daemon's descriptors anyway); each AUTH attempt they see is an event like a log line's.
+  auto decoy_link = decoy::DaemonLink::start(
+      io_, cfg_->decoy, cfg_->policy,
+      [this](const core::Event& e) {
+        engine_->on_event(e, *this);
+        flush_firewall();
+      },
+      [](const std::string& problem) { spdlog::warn("{}", problem); });
+  if (auto* error = std::get_if<std::string>(&decoy_link)) {
+    spdlog::error("not started: {}", *error);
+    return 1;
+  }
+  decoy_ = std::move(std::get<0>(decoy_link));
   if (!start_firewall(*cfg_)) return 1;
   if (!open_sources(*cfg_)) return 1;
   if (!start_control_and_metrics()) return 1;

@@ -53,6 +53,13 @@ class Supervisor {
   // The workers' counters summed (each worker's as of its last report, at most a second old).
   DecoyCounters counters() const;
   const DecoyOptions& options() const { return options_; }
+  // The live workers' process ids (for tests and `ps`: they are named strikeout-decoy).
+  std::vector<pid_t> worker_pids() const {
+    std::vector<pid_t> pids;
+    for (const auto& w : workers_)
+      if (w.pid > 0) pids.push_back(w.pid);
+    return pids;
+  }
 
  private:
   struct WorkerProcess {

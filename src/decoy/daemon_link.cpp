@@ -1,0 +1,66 @@
+#include "decoy/daemon_link.hpp"
+
+#include <unistd.h>
+
+namespace strikeout::decoy {
+
+bool configuration_uses_decoy(const DecoyOptions& options, const core::Policy& policy) {
+  if (!options.enabled) return false;
+  for (const auto& rule : policy.rules) {
+    if (rule.action == core::RuleAction::Tarpit || options.tarpit_from.contains(rule.name)) return true;
+  }
+  return false;
+}
+
+std::variant<std::unique_ptr<DaemonLink>, std::string> DaemonLink::start(asio::io_context& io,
+                                                                         const DecoyOptions& options,
+                                                                         const core::Policy& policy,
+                                                                         EventHandler on_event, LogHandler on_problem) {
+  if (!configuration_uses_decoy(options, policy)) return std::unique_ptr<DaemonLink>{};
+  auto secret = load_or_create_secret(options.secret);
+  if (auto* error = std::get_if<std::string>(&secret)) return "the decoy: " + *error;
+  auto started = Supervisor::start(options, std::get<DecoySecret>(secret));
+  if (auto* error = std::get_if<std::string>(&started)) return "the decoy: " + *error;
+  return std::unique_ptr<DaemonLink>(
+      new DaemonLink(io, std::move(std::get<0>(started)), std::move(on_event), std::move(on_problem)));
+}
+
+DaemonLink::DaemonLink(asio::io_context& io, std::unique_ptr<Supervisor> s, EventHandler on_event,
+                       LogHandler on_problem)
+    : supervisor_(std::move(s)), watch_(io, ::dup(supervisor_->event_fd())), tick_(io),
+      on_problem_(std::move(on_problem)) {
+  forward_.handler = std::move(on_event);
+  arm();
+  on_tick();
+}
+
+DaemonLink::~DaemonLink() {
+  stopping_ = true;
+  asio::error_code ec;
+  watch_.cancel(ec);
+  tick_.cancel();
+}
+
+void DaemonLink::arm() {
+  watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    supervisor_->handle_events(forward_);
+    arm();
+  });
+}
+
+void DaemonLink::on_tick() {
+  for (const auto& problem : supervisor_->tick(std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now())))
+    on_problem_(problem);
+  tick_.expires_after(std::chrono::seconds(1));
+  tick_.async_wait([this](const asio::error_code& ec) {
+    if (!ec && !stopping_) on_tick();
+  });
+}
+
+void DaemonLink::on_decision(const core::Decision& d) {
+  if (d.kind != core::DecisionKind::Ban || !tarpit(supervisor_->options(), d)) return;
+  supervisor_->assign(d.target, mode_for_rule(supervisor_->options(), d.rule), d.until);
+}
+
+}  // namespace strikeout::decoy
