@@ -68,6 +68,8 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
                                                "/etc/strikeout/strikeout.toml does not exist)");
   daemon_cmd->add_option("--positions", daemon_options->positions_path,
                          "State file of the log sources' positions (default: 'positions' beside [state] path)");
+  daemon_cmd->add_flag("--reset-state", daemon_options->reset_state,
+                       "Move a damaged state database aside (state.db.corrupt-TIME) and start with an empty one");
   registry.add(daemon_cmd, [daemon_options, daemon_config] {
     daemon_options->config_path_given = daemon_config->count() > 0;
     return strikeout::daemon::run_daemon(*daemon_options);

@@ -358,10 +358,12 @@ void Daemon::handle_event(SourceSlot& slot, const core::Event& event) {
   slot.last_event = event.time;
   recent_->record_event(event);
   if (control_ && control_->has_watchers()) publish_event(slot, event);
+  note_touched(event);
   engine_->on_event(event, *this);
 }
 
 void Daemon::on_decision(const core::Decision& d) {
+  if (d.kind != core::DecisionKind::Strike) touched_.targets.push_back(d.target);  // for the store
   metrics_.decision(d);
   if (!quiet_) {
     recent_->record_decision(d, d.target.address());
@@ -412,20 +414,6 @@ bool Daemon::start_firewall(const config::Config& cfg) {
   if (!firewall_) {
     spdlog::error("cannot set up the nftables table inet {}: {}", cfg.enforce.table, error);
     return false;
-  }
-  // Bans a previous run left in the kernel stay in force; the engine takes them over so that it
-  // knows them (for unbans, list, and not banning them twice).
-  const auto& adopted = firewall_->adopted();
-  if (!adopted.empty()) {
-    quiet_ = true;
-    const auto t = now();
-    for (const auto& ban : adopted) {
-      engine_->ban(ban.target, t, std::chrono::duration_cast<core::Duration>(ban.until - t),
-                   "taken over from the kernel table at start", *this);
-    }
-    quiet_ = false;
-    pending_bans_.clear();  // already in the kernel
-    spdlog::info("took over {} bans left in the kernel table by a previous run", adopted.size());
   }
   arm_firewall();
   return true;
@@ -527,8 +515,8 @@ void Daemon::drain_source(SourceSlot& slot) {
   // Bans go to the kernel as soon as the lines that caused them are handled: this is the latency that
   // matters (log line written -> address in the kernel set).
   flush_firewall();
-  positions_->save(slot.name, slot.source->checkpoint());
-  positions_dirty_ = true;
+  positions_dirty_ = true;  // the position goes to the store with the next update (take_update)
+  if (store_ && touched_.size() >= kStoreMaxTouched) store_->submit(take_update());
   if (result.more && !slot.draining) {
     slot.draining = true;
     asio::post(io_, [this, &slot] {
@@ -597,15 +585,13 @@ core::FirewallResult Daemon::flush_firewall() {
   return result;
 }
 
+// Positions go to the state store with the engine's changes (arm_store_timer, every kStoreInterval).
+// Forced (at stop): everything is committed and on disk before the daemon exits.
 void Daemon::commit_positions(bool force) {
-  const auto t = std::chrono::steady_clock::now();
-  if (!positions_dirty_ || (!force && t - last_commit_ < kCommitInterval)) return;
-  if (auto error = positions_->commit()) {
-    spdlog::error("saving log positions: {}", *error);
-    return;
-  }
-  last_commit_ = t;
-  positions_dirty_ = false;
+  if (!store_ || !force) return;
+  std::string error;
+  if (!commit_state_now(error)) spdlog::error("saving the state at stop: {}", error);
+  last_commit_ = std::chrono::steady_clock::now();
 }
 
 void Daemon::on_tick() {
@@ -643,6 +629,14 @@ bool Daemon::reload() {
   // The engine takes the new rules and allowlist: bans, offence history and the windows of rules
   // that kept their name and settings carry over; bans the new allowlist covers are lifted.
   engine_->reload(effective_policy(*fresh), now(), *this);
+  if (store_) {
+    // Windows of changed rules were dropped: the store takes the whole state again (off the loop).
+    core::StateUpdate whole = take_update();
+    whole.engine = core::EngineDelta{};
+    whole.engine.present = engine_->export_state();
+    whole.replace_all = true;
+    store_->submit(std::move(whole));
+  }
   const auto result = firewall_->set_allowlist(effective_allowlist(*fresh));
   if (!result) spdlog::error("reload: the kernel allowlist could not be replaced: {}", result.error);
   if (fresh->ports != cfg_->ports || fresh->enforce.table != cfg_->enforce.table) {
@@ -670,6 +664,7 @@ void Daemon::stop() {
   signals_.cancel();
   tick_.cancel();
   decoy_.reset();  // stops the decoy's workers
+  store_timer_.cancel();
   for (auto& slot : slots_) {
     if (slot->watch) slot->watch->cancel();
   }
@@ -687,6 +682,7 @@ int Daemon::run() {
   cfg_ = std::make_unique<config::Config>(std::move(*cfg));
   started_ = now();
   hash_seed_ = random_seed();
+  if (!open_store()) return 1;  // may take the saved seed instead: saved windows and reports use it
   recent_ = std::make_unique<control::RecentActivity>(16384, 32, hash_seed_ ^ 0x9e3779b97f4a7c15ULL);
   // Runtime allowlist entries (`strikeout allow add`) live beside the state until the store keeps them.
   allowlist_path_ = cfg_->state.path.parent_path() / "allowlist";
@@ -700,17 +696,40 @@ int Daemon::run() {
   }
   engine_ = std::make_unique<core::Engine>(effective_policy(*cfg_));
   formatter_ = std::make_unique<report::DecisionFormatter>(engine_->policy());
-
-  std::string positions_path = options_.positions_path;
-  if (positions_path.empty()) positions_path = (cfg_->state.path.parent_path() / "positions").string();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(positions_path).parent_path(), ec);
-  auto positions = sources::PositionFile::open(positions_path);
-  if (auto* error = std::get_if<std::string>(&positions)) {
-    spdlog::error("not started: {}", *error);
-    return 1;
+  {
+    // The saved state: windows and strikes, bans, offence history, duplicate pairing.
+    const core::EngineState& saved = loaded_state_->engine;
+    engine_->import_state(saved, now());
+    spdlog::info("state {}: {} bans, {} offenders, {} windows, {} campaigns taken back", store_->path(),
+                 engine_->stats().active_bans, saved.offenders.size(), saved.windows.size(), saved.campaigns.size());
+    const bool positions_saved = !loaded_state_->positions.empty();
+    loaded_state_.reset();
+    // Before the store, positions were kept in a file of their own: read it once into the store.
+    std::string positions_path = options_.positions_path;
+    if (positions_path.empty()) positions_path = (cfg_->state.path.parent_path() / "positions").string();
+    std::error_code ec;
+    if (!positions_saved && std::filesystem::exists(positions_path, ec)) {
+      auto positions = sources::PositionFile::open(positions_path);
+      if (auto* error = std::get_if<std::string>(&positions)) {
+        spdlog::error("not started: {}", *error);
+        return 1;
+      }
+      auto& file = *std::get<0>(positions);
+      core::StateUpdate u;
+      for (const auto& src : cfg_->sources) {
+        if (auto pos = file.load(src.name)) u.positions[src.name] = *pos;
+      }
+      if (auto error = store_->commit_now(std::move(u))) {
+        spdlog::error("not started: moving the log positions of {} into the state database: {}", positions_path, *error);
+        return 1;
+      }
+      const std::string moved = positions_path + ".moved-to-state-db";
+      std::filesystem::rename(positions_path, moved, ec);
+      spdlog::info("log positions of {} are now kept in {} ({})", positions_path, store_->path(),
+                   ec ? "the old file could not be renamed: " + ec.message() : "old file renamed to " + moved);
+    }
   }
-  positions_ = std::move(std::get<0>(positions));
+  positions_ = store_.get();
 
   // The decoy's workers are forked before the firewall and the sources are opened (they keep none
   // of the daemon's descriptors anyway); each AUTH attempt they see is an event like a log line's.
@@ -728,6 +747,20 @@ int Daemon::run() {
   decoy_ = std::move(std::get<0>(decoy_link));
   if (!start_firewall(*cfg_)) return 1;
   if (!open_sources(*cfg_)) return 1;
+  // Lines after the saved positions are read again first: the bans they make again are then the
+  // engine's own, and only what is left in the kernel beyond them is taken over (docs/state.md).
+  for (auto& slot : slots_) {
+    while (slot->source->read(*slot, kReadBudget).more) {
+    }
+  }
+  flush_firewall();
+  reconcile_with_kernel();
+  // Where reading starts is on disk before anything else happens: a first start begins at the end of
+  // each log, and a crash before the first commit must resume there, not at the then end.
+  if (std::string error; !commit_state_now(error)) {
+    spdlog::error("not started: {}", error);
+    return 1;
+  }
   if (!start_control_and_metrics()) return 1;
   // Everything that needs root is open: keep only what nftables needs (docs/cli.md, "Running as a
   // service"). The wire sensor is not run by this daemon yet, so CAP_NET_RAW is not kept.
@@ -749,12 +782,160 @@ int Daemon::run() {
   signals_.async_wait(on_signal);
   day_of_anchor_ = static_cast<int>(std::chrono::floor<std::chrono::days>(now()).time_since_epoch().count());
   on_tick();
+  arm_store_timer();
 
   spdlog::info("strikeout started: {} rules, {} sources, protecting ports {}", cfg_->policy.rules.size(),
                slots_.size(), fmt::join(cfg_->ports, ","));
   sd_notify(0, "READY=1");
   io_.run();
   return 0;
+}
+
+// ---- state store (issue 4, part 1; docs/state.md) ----
+
+// Opens [state] path, reads it whole (loaded_state_) and takes its hash seed. A damaged, foreign or
+// newer database stops the start with a message naming it, unless --reset-state was given: then it
+// is moved aside (PATH.corrupt-TIME) and an empty one is started. Never a silent empty start.
+bool Daemon::open_store() {
+  const std::string path = cfg_->state.path.string();
+  std::error_code ec;
+  std::filesystem::create_directories(cfg_->state.path.parent_path(), ec);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<store::StoreError> problem;
+    auto opened = store::SqliteStore::open({path});
+    if (auto* error = std::get_if<store::StoreError>(&opened)) {
+      problem = *error;
+    } else {
+      store_ = std::move(std::get<0>(opened));
+      core::LoadedState loaded;
+      if (auto unreadable = store_->load_state(now(), loaded)) {
+        store_.reset();
+        problem = store::StoreError{store::StoreError::Kind::Corrupt, *unreadable};
+      } else {
+        loaded_state_ = std::move(loaded);
+      }
+    }
+    if (!problem) break;
+    if (!problem->resettable()) {
+      spdlog::error("not started: {}", problem->message);
+      return false;
+    }
+    if (!options_.reset_state || attempt > 0) {
+      spdlog::error("not started: {}", problem->message);
+      spdlog::error("to keep the bad file aside and start with an empty state, start once with --reset-state "
+                    "(bans still in the kernel are taken over)");
+      return false;
+    }
+    auto moved = store::move_aside(path, now());
+    if (moved.index() == 1) {
+      spdlog::error("not started: {}; --reset-state could not move it aside: {}", problem->message, std::get<1>(moved));
+      return false;
+    }
+    spdlog::warn("{}; --reset-state: moved it to {} and starting with an empty state", problem->message,
+                 std::get<0>(moved));
+  }
+  if (loaded_state_->hash_seed) {
+    hash_seed_ = *loaded_state_->hash_seed;
+  } else {
+    core::StateUpdate u;
+    u.hash_seed = hash_seed_;
+    store_->submit(std::move(u));
+  }
+  return true;
+}
+
+void Daemon::note_touched(const core::Event& event) {
+  // Consecutive events of one attacker touch the same keys: keep one entry for them.
+  if (touched_.sources.empty() || touched_.sources.back() != event.source) touched_.sources.push_back(event.source);
+  if (!event.user.empty() && (touched_.usernames.empty() || touched_.usernames.back() != event.user)) {
+    touched_.usernames.emplace_back(event.user);
+  }
+}
+
+// What the engine changed since the last update, with every source's position taken at the same
+// instant (all lines before those positions have been handed to the engine), so a crash leaves a
+// state whose windows and positions agree.
+core::StateUpdate Daemon::take_update() {
+  auto unique = [](auto& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  unique(touched_.sources);
+  unique(touched_.usernames);
+  unique(touched_.targets);
+  core::StateUpdate u;
+  u.engine = engine_->export_touched(touched_);
+  touched_.clear();
+  for (const auto& slot : slots_) u.positions[slot->name] = slot->source->checkpoint();
+  positions_dirty_ = false;
+  return u;
+}
+
+bool Daemon::commit_state_now(std::string& error) {
+  if (!store_) return true;
+  if (auto e = store_->commit_now(take_update())) {
+    error = *e;
+    return false;
+  }
+  return true;
+}
+
+void Daemon::arm_store_timer() {
+  store_timer_.expires_after(kStoreInterval);
+  store_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    if (!touched_.empty() || positions_dirty_) store_->submit(take_update());
+    if (auto error = store_->take_error()) spdlog::error("{} (kept queued, retrying)", *error);
+    arm_store_timer();
+  });
+}
+
+// At start: the kernel's table and the saved state are made to agree. A ban the kernel holds that the
+// store does not know (made while the store was lost, or by a run without one) is taken over by the
+// engine; a saved ban the kernel lacks (after a reboot, a flush, or a crash before the kernel batch)
+// is put back, with every other such ban, in one batch (NftFirewall::restore).
+void Daemon::reconcile_with_kernel() {
+  const auto t = now();
+  std::vector<core::BanInfo> saved = engine_->active_bans();
+  std::vector<core::Prefix> known;
+  known.reserve(saved.size());
+  for (const auto& b : saved) known.push_back(b.target);
+  std::sort(known.begin(), known.end());
+  const auto& in_kernel = firewall_->adopted();
+  std::size_t taken_over = 0;
+  quiet_ = true;
+  for (const auto& ban : in_kernel) {
+    if (std::binary_search(known.begin(), known.end(), ban.target)) continue;
+    engine_->ban(ban.target, t, std::chrono::duration_cast<core::Duration>(ban.until - t),
+                 "taken over from the kernel table at start", *this);
+    ++taken_over;
+  }
+  quiet_ = false;
+  pending_bans_.clear();  // already in the kernel
+  std::vector<core::FirewallBan> kernel = in_kernel;
+  std::sort(kernel.begin(), kernel.end(), [](const auto& a, const auto& b) { return a.target < b.target; });
+  std::vector<core::FirewallBan> missing;
+  for (const auto& b : saved) {
+    auto it = std::lower_bound(kernel.begin(), kernel.end(), b.target,
+                               [](const core::FirewallBan& k, const core::Prefix& p) { return k.target < p; });
+    // A kernel timeout a second or more short of the saved end is set again (a re-tag the kernel
+    // did not get before a crash).
+    if (it == kernel.end() || it->target != b.target || it->until + std::chrono::seconds(1) < b.until) {
+      missing.push_back(core::FirewallBan{b.target, b.until, b.action == core::RuleAction::Tarpit});
+    }
+  }
+  if (!missing.empty()) {
+    const auto result = firewall_->restore(missing, t);
+    if (!result) {
+      ++firewall_failures_;
+      spdlog::error("putting {} saved bans back into the kernel failed: {} (retrying with the next batch)",
+                    missing.size(), result.error);
+      pending_bans_ = missing;
+    }
+  }
+  spdlog::info("kernel table and saved state reconciled: {} bans in the kernel, {} saved; {} taken over from the "
+               "kernel, {} put back into it",
+               in_kernel.size(), saved.size(), taken_over, missing.size());
 }
 
 // ---- control socket, metrics (issue 4; docs/cli.md) ----
@@ -1011,7 +1192,11 @@ control::Reply Daemon::operator_ban(const control::Request& request) {
     return control::Reply::failure(control::code::kAllowlisted,
                                    target.to_string() + " is one of this host's own addresses (on the allowlist): not banned");
   }
-  // The store (issue 4, part 1) will commit the ban here, before the answer, through commit_now().
+  // A CLI ban is on disk before the CLI hears it is done (docs/state.md).
+  if (std::string error; !commit_state_now(error)) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "the ban is in force but could not be saved: " + error + " (the daemon keeps retrying)");
+  }
   auto ban = engine_->ban_covering(target.address());
   nlohmann::json j = ban ? ban_json(*ban) : nlohmann::json::object();
   return control::Reply::success(std::move(j));
@@ -1031,6 +1216,10 @@ control::Reply Daemon::operator_unban(const core::Prefix& target) {
   if (!result) {
     return control::Reply::failure(control::code::kFailed,
                                    "the kernel refused the unban: " + result.error + " (the daemon keeps retrying)");
+  }
+  if (std::string error; !commit_state_now(error)) {
+    return control::Reply::failure(control::code::kFailed,
+                                   "the unban is done but could not be saved: " + error + " (the daemon keeps retrying)");
   }
   return control::Reply::success({{"target", target.to_string()}});
 }
