@@ -1161,6 +1161,7 @@ void Engine::import_state(const EngineState& st, Time now) {
   for (const auto& o : st.offenders) {
     m.history[o.target] = History{o.offences, o.last_end, o.forget_after};
   }
+  m.bans.reserve(m.bans.size() + st.bans.size());
   for (const auto& saved : st.bans) {
     const Prefix& target = saved.info.target;
     if (saved.info.until <= now || m.allowlisted_in(target) != nullptr) continue;
