@@ -381,6 +381,7 @@ void ControlServer::publish(const nlohmann::json& event) {
 }
 
 bool ControlServer::has_watchers() const { return impl_->watchers > 0; }
+std::size_t ControlServer::watchers() const { return impl_->watchers; }
 std::size_t ControlServer::clients() const { return impl_->sessions.size(); }
 std::uint64_t ControlServer::watchers_dropped() const { return impl_->dropped; }
 

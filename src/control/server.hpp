@@ -76,6 +76,7 @@ class ControlServer {
   // Sends `event` to every watcher (as one {"v":1,"watch":...} line).
   void publish(const nlohmann::json& event);
   bool has_watchers() const;
+  std::size_t watchers() const;  // connections watching now
   std::size_t clients() const;
   std::uint64_t watchers_dropped() const;  // watchers dropped for being too slow, since start
 

@@ -1029,7 +1029,7 @@ std::string Daemon::render_metrics() {
   g.rate_limited = rate_limited_;
   std::string why;
   g.kernel_table_intact = firewall_->table_intact(why);
-  g.watchers = control_ && control_->has_watchers() ? 1 : 0;
+  g.watchers = control_ ? control_->watchers() : 0;
   g.watchers_dropped = control_ ? control_->watchers_dropped() : 0;
   g.reloads = reloads_;
   g.reload_failures = reload_failures_;
