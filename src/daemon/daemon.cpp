@@ -128,8 +128,9 @@ enforce::NftOptions firewall_options(const config::Config& cfg) {
 // limit needs CAP_SYS_RESOURCE); the unit's LimitNOFILE sets it for systemd.
 constexpr rlim_t kWantedOpenFiles = 65536;
 
-// Raises RLIMIT_NOFILE, then keeps only CAP_NET_ADMIN (nftables, ending sessions), and CAP_NET_RAW
-// when a packet sensor needs it, in the permitted, effective and bounding sets. Everything the daemon
+// Raises RLIMIT_NOFILE, then keeps only CAP_NET_ADMIN (nftables, ending sessions), CAP_DAC_READ_SEARCH
+// (log files are reopened after every rotation, and /var/log/mail.log is syslog:adm 0640: root without
+// it could not read the new file), and CAP_NET_RAW when a packet sensor needs it, in the permitted, effective and bounding sets. Everything the daemon
 // opens with other privileges (the control socket, the state directory, the log files) is open by
 // now. Returns what could not be done; the daemon goes on (a non-root test run has nothing to drop).
 std::vector<std::string> drop_privileges(bool keep_net_raw) {
@@ -146,7 +147,7 @@ std::vector<std::string> drop_privileges(bool keep_net_raw) {
     }
   }
   if (!CAP_IS_SUPPORTED(CAP_NET_ADMIN)) return problems;
-  std::vector<cap_value_t> keep{CAP_NET_ADMIN};
+  std::vector<cap_value_t> keep{CAP_NET_ADMIN, CAP_DAC_READ_SEARCH};
   if (keep_net_raw) keep.push_back(CAP_NET_RAW);
   cap_t current = cap_get_proc();
   cap_flag_value_t can_setpcap = CAP_CLEAR;
