@@ -38,25 +38,46 @@ struct AddressHash {
   }
 };
 
-// Buffers output and writes it in large blocks: replay prints a line for most failures.
+// Buffers output and writes it in large blocks: replay prints a line for most failures, and the
+// JSON writer formats straight into this buffer (reserve(), then commit() the end it wrote).
 class OutputBuffer {
  public:
-  explicit OutputBuffer(std::FILE* f) : file_(f) { text_.reserve(1 << 20); }
+  explicit OutputBuffer(std::FILE* f) : file_(f), data_(new char[kCapacity]) {}
   ~OutputBuffer() { flush(); }
   OutputBuffer(const OutputBuffer&) = delete;
   OutputBuffer& operator=(const OutputBuffer&) = delete;
-  std::string& text() { return text_; }
-  void maybe_flush() {
-    if (text_.size() >= (1 << 20)) flush();
+
+  // Room for `n` more bytes at the returned pointer (flushing first if needed); larger writes go
+  // through append().
+  char* reserve(std::size_t n) {
+    if (kCapacity - used_ < n) flush();
+    return data_.get() + used_;
+  }
+  void commit(const char* end) {
+    used_ = static_cast<std::size_t>(end - data_.get());
+    if (used_ >= kFlushAt) flush();
+  }
+  void append(std::string_view text) {
+    if (kCapacity - used_ < text.size()) flush();
+    if (text.size() > kCapacity) {
+      std::fwrite(text.data(), 1, text.size(), file_);
+      return;
+    }
+    std::memcpy(data_.get() + used_, text.data(), text.size());
+    used_ += text.size();
+    if (used_ >= kFlushAt) flush();
   }
   void flush() {
-    if (!text_.empty()) std::fwrite(text_.data(), 1, text_.size(), file_);
-    text_.clear();
+    if (used_ > 0) std::fwrite(data_.get(), 1, used_, file_);
+    used_ = 0;
   }
+  static constexpr std::size_t kFlushAt = std::size_t{1} << 20;
+  static constexpr std::size_t kCapacity = kFlushAt + (std::size_t{1} << 16);
 
  private:
   std::FILE* file_;
-  std::string text_;
+  std::unique_ptr<char[]> data_;
+  std::size_t used_ = 0;
 };
 
 struct ServiceCount {
@@ -99,16 +120,25 @@ class ReplaySink final : public core::DecisionSink {
       : formatter_(policy), json_(json), out_(out), counters_(counters) {}
 
   void on_decision(const core::Decision& d) override {
-    std::string& text = out_.text();
     if (json_) {
-      formatter_.append_json(text, d);
+      const std::size_t bound = DecisionFormatter::json_bound(d) + 1;
+      if (bound <= OutputBuffer::kCapacity) {
+        char* p = formatter_.write_json(out_.reserve(bound), d);
+        *p++ = '\n';
+        out_.commit(p);
+      } else {  // a decision with kilobytes of attacker text: through a string
+        line_.clear();
+        formatter_.append_json(line_, d);
+        line_ += '\n';
+        out_.append(line_);
+      }
     } else {
-      text += formatter_.time_text(d.time);
-      text += "  ";
-      text += formatter_.human(d);
+      line_.assign(formatter_.time_text(d.time));
+      line_ += "  ";
+      line_ += formatter_.human(d);
+      line_ += '\n';
+      out_.append(line_);
     }
-    text += '\n';
-    out_.maybe_flush();
     switch (d.kind) {
       case core::DecisionKind::Strike: ++counters_.strikes; break;
       case core::DecisionKind::Ban:
@@ -123,6 +153,7 @@ class ReplaySink final : public core::DecisionSink {
 
  private:
   DecisionFormatter formatter_;
+  std::string line_;  // reused for human lines and oversized JSON ones
   bool json_;
   OutputBuffer& out_;
   Counters& counters_;
@@ -397,11 +428,13 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     }
   }
   report_progress(true);
+  std::string summary;
   if (options.json) {
-    write_summary_json(buffer.text(), counters, engine, options.top);
+    write_summary_json(summary, counters, engine, options.top);
   } else {
-    write_summary_human(buffer.text(), counters, engine, options.top);
+    write_summary_human(summary, counters, engine, options.top);
   }
+  buffer.append(summary);
   buffer.flush();
   std::fflush(out);
   return status;

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <chrono>
+#include <cstring>
 
 #include "report/text_escape.hpp"
 
@@ -69,38 +73,153 @@ void append_string_field(std::string& out, std::string_view name, std::string_vi
   append_json_escaped(out, value);
   out += '"';
 }
+
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+template <typename Int>
+char* put_number(char* p, Int v) {
+  return std::to_chars(p, p + 24, v).ptr;
+}
+
+// ,"NAME":"VALUE" with VALUE escaped. `head` is the literal `,"NAME":"`.
+char* put_string_field(char* p, std::string_view head, std::string_view value) {
+  p = put(p, head);
+  p = write_json_escaped(p, value);
+  *p++ = '"';
+  return p;
+}
+
+// The canonical text of core::Address::to_string() / core::Prefix::to_string(), written in place
+// (replay prints one per decision; to_string() allocates).
+char* put_prefix(char* p, const core::Prefix& target) {
+  const core::Address& a = target.address();
+  if (a.is_v4()) {
+    const auto& b = a.bytes();
+    for (unsigned i = 12; i < 16; ++i) {
+      const unsigned octet = b[i];
+      if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
+      if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
+      *p++ = static_cast<char>('0' + octet % 10);
+      if (i != 15) *p++ = '.';
+    }
+  } else {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a.bytes().data(), buf, sizeof buf);
+    p = put(p, buf);
+  }
+  if (!target.is_host()) {
+    *p++ = '/';
+    p = put_number(p, target.length());
+  }
+  return p;
+}
+
+char* put_two(char* p, std::int64_t v) {
+  *p++ = static_cast<char>('0' + v / 10);
+  *p++ = static_cast<char>('0' + v % 10);
+  return p;
+}
+
+// Room for the fixed text of one JSON decision (field names, numbers, times, an address).
+constexpr std::size_t kJsonFixedBound = 512;
 }  // namespace
 
-void DecisionFormatter::append_json(std::string& out, const core::Decision& d) const {
-  out += "{\"time\":\"";
-  out += time_text(d.time);
-  out += "\",\"action\":\"";
-  switch (d.kind) {
-    case core::DecisionKind::Strike: out += "strike"; break;
-    case core::DecisionKind::Ban: out += "ban"; break;
-    case core::DecisionKind::Unban: out += "unban"; break;
+char* DecisionFormatter::FastTime::write(char* p, core::Time t) const {
+  const std::int64_t us = core::to_micros(t);
+  std::int64_t secs = us / 1'000'000;
+  std::int64_t frac = us % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    secs -= 1;
   }
-  out += '"';
-  append_string_field(out, "address", d.target.to_string());
-  append_string_field(out, "rule", d.rule);
+  std::int64_t days = secs / 86400;
+  std::int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  if (days != day || date.empty()) {
+    // The date part as core::format_rfc3339 writes it (whatever the year), once per day.
+    day = days;
+    const std::string full = core::format_rfc3339(core::from_micros(days * 86'400'000'000LL));
+    date = full.substr(0, full.find('T') + 1);
+  }
+  p = put(p, date);
+  p = put_two(p, sod / 3600);
+  *p++ = ':';
+  p = put_two(p, (sod / 60) % 60);
+  *p++ = ':';
+  p = put_two(p, sod % 60);
+  if (frac != 0) {
+    *p++ = '.';
+    std::int64_t digits = frac;
+    int width = 6;
+    if (frac % 1000 == 0) {
+      digits = frac / 1000;
+      width = 3;
+    }
+    for (int i = width - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + digits % 10);
+      digits /= 10;
+    }
+    p += width;
+  }
+  *p++ = 'Z';
+  return p;
+}
+
+std::size_t DecisionFormatter::json_bound(const core::Decision& d) {
+  return kJsonFixedBound + kMaxJsonEscapedGrowth * (d.rule.size() + d.user.size() + d.reason.size() +
+                                                     d.sensor.size());
+}
+
+char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
+  p = put(p, "{\"time\":\"");
+  p = fast_time_.write(p, d.time);
+  switch (d.kind) {
+    case core::DecisionKind::Strike: p = put(p, "\",\"action\":\"strike\""); break;
+    case core::DecisionKind::Ban: p = put(p, "\",\"action\":\"ban\""); break;
+    case core::DecisionKind::Unban: p = put(p, "\",\"action\":\"unban\""); break;
+  }
+  p = put(p, ",\"address\":\"");
+  p = put_prefix(p, d.target);
+  *p++ = '"';
+  p = put_string_field(p, ",\"rule\":\"", d.rule);
   if (d.kind != core::DecisionKind::Unban) {
-    fmt::format_to(std::back_inserter(out), ",\"count\":{}", d.count);
+    p = put(p, ",\"count\":");
+    p = put_number(p, d.count);
   }
   if (d.kind == core::DecisionKind::Strike) {
-    fmt::format_to(std::back_inserter(out), ",\"threshold\":{}", d.threshold);
+    p = put(p, ",\"threshold\":");
+    p = put_number(p, d.threshold);
   }
   if (d.kind == core::DecisionKind::Ban) {
-    append_string_field(out, "until", until_text(d.until));
+    p = put(p, ",\"until\":\"");
+    p = fast_until_.write(p, d.until);
+    p = put(p, "\",\"ban_seconds\":");
     const auto secs = std::chrono::duration_cast<std::chrono::seconds>(d.until - d.time).count();
-    fmt::format_to(std::back_inserter(out), ",\"ban_seconds\":{},\"offence\":{},\"extended\":{}", secs,
-                   d.offence, d.extended ? "true" : "false");
-    const char* action = d.action == core::RuleAction::Tarpit ? "tarpit" : "ban";
-    append_string_field(out, "rule_action", action);
+    p = put_number(p, static_cast<std::int64_t>(secs));
+    p = put(p, ",\"offence\":");
+    p = put_number(p, d.offence);
+    p = put(p, d.extended ? ",\"extended\":true" : ",\"extended\":false");
+    p = put(p, d.action == core::RuleAction::Tarpit ? ",\"rule_action\":\"tarpit\""
+                                                    : ",\"rule_action\":\"ban\"");
   }
-  if (!d.user.empty()) append_string_field(out, "user", d.user);
-  if (!d.reason.empty()) append_string_field(out, "reason", d.reason);
-  if (!d.sensor.empty()) append_string_field(out, "sensor", d.sensor);
-  out += '}';
+  if (!d.user.empty()) p = put_string_field(p, ",\"user\":\"", d.user);
+  if (!d.reason.empty()) p = put_string_field(p, ",\"reason\":\"", d.reason);
+  if (!d.sensor.empty()) p = put_string_field(p, ",\"sensor\":\"", d.sensor);
+  *p++ = '}';
+  return p;
+}
+
+void DecisionFormatter::append_json(std::string& out, const core::Decision& d) const {
+  const std::size_t old = out.size();
+  out.resize(old + json_bound(d));
+  char* end = write_json(out.data() + old, d);
+  out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
 void append_ban_json(std::string& out, const core::BanInfo& ban) {

@@ -4,6 +4,7 @@
 //   SMTP_AUTH_REJECTED: Go AWAY: SRC=203.0.113.7 rule=auth-failures ban=20m until=... offence=1
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/decision.hpp"
@@ -24,6 +25,12 @@ class DecisionFormatter {
   // address, rule, count, threshold (strike), until + ban_seconds + offence + extended (ban), user
   // (when known), reason, sensor.
   void append_json(std::string& out, const core::Decision& d) const;
+
+  // The same JSON object written at `out`, which must have room for json_bound(d) bytes; returns
+  // the end of what was written. For writers that format straight into their output buffer
+  // (replay writes one per decision, a few hundred thousand a second).
+  static std::size_t json_bound(const core::Decision& d);
+  char* write_json(char* out, const core::Decision& d) const;
 
   // core::format_rfc3339(t), remembered: decisions come in bursts with the same time, and replay
   // writes one per line, so formatting each time anew is a visible cost. Not thread-safe (one
@@ -49,7 +56,17 @@ class DecisionFormatter {
     }
   };
 
+  // RFC 3339 text as core::format_rfc3339 writes it, straight into a buffer; the date part is
+  // formatted once per day. Not thread-safe (one formatter per thread).
+  struct FastTime {
+    mutable std::int64_t day = 0;
+    mutable std::string date;  // "2026-03-09T", empty until the first call
+    char* write(char* p, core::Time t) const;
+  };
+
   const core::Policy& policy_;
+  FastTime fast_time_;
+  FastTime fast_until_;
   TimeCache time_cache_;
   TimeCache until_cache_;
 };

@@ -16,4 +16,10 @@ void append_quoted(std::string& out, std::string_view text);
 // always valid JSON.
 void append_json_escaped(std::string& out, std::string_view text);
 
+// The same escaping written at `out`, which must have room for kMaxJsonEscapedGrowth * text.size()
+// bytes (the worst case: every byte a control byte, written as \u00NN). Returns the end of what
+// was written. For writers that format straight into their output buffer (replay).
+inline constexpr std::size_t kMaxJsonEscapedGrowth = 6;
+char* write_json_escaped(char* out, std::string_view text);
+
 }  // namespace strikeout::report

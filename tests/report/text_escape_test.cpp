@@ -46,5 +46,42 @@ TEST(AppendJsonEscaped, RefusesOverlongAndOutOfRangeSequences) {
   EXPECT_EQ(parsed.get<std::string>().find('/'), std::string::npos);
 }
 
+// write_json_escaped copies plain text eight bytes at a time: a byte that needs escaping at any
+// position of a word, and next to word boundaries, must still be escaped exactly as byte by byte.
+TEST(WriteJsonEscaped, EscapesEveryByteAtEveryPositionOfAWord) {
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t at = 0; at < 17; ++at) {
+      std::string text(17, 'a');
+      text[at] = static_cast<char>(c);
+      std::string expected;
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        if (b == '"' || b == '\\') {
+          expected += '\\';
+          expected += text[i];
+        } else if (b == '\n') {
+          expected += "\\n";
+        } else if (b == '\t') {
+          expected += "\\t";
+        } else if (b == '\r') {
+          expected += "\\r";
+        } else if (b < 0x20 || b == 0x7f) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          expected += "\\u00";
+          expected += kHex[b >> 4];
+          expected += kHex[b & 15];
+        } else if (b >= 0x80) {
+          expected += "\xef\xbf\xbd";  // a lone byte >= 0x80 is never valid UTF-8
+        } else {
+          expected += text[i];
+        }
+      }
+      std::string out(kMaxJsonEscapedGrowth * text.size(), '\0');
+      out.resize(static_cast<std::size_t>(write_json_escaped(out.data(), text) - out.data()));
+      EXPECT_EQ(out, expected) << "byte " << c << " at " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace strikeout::report
