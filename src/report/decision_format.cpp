@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstring>
 
+#include "report/address_text.hpp"
 #include "report/text_escape.hpp"
 
 namespace strikeout::report {
@@ -92,31 +91,6 @@ char* put_string_field(char* p, std::string_view head, std::string_view value) {
   return p;
 }
 
-// The canonical text of core::Address::to_string() / core::Prefix::to_string(), written in place
-// (replay prints one per decision; to_string() allocates).
-char* put_prefix(char* p, const core::Prefix& target) {
-  const core::Address& a = target.address();
-  if (a.is_v4()) {
-    const auto& b = a.bytes();
-    for (unsigned i = 12; i < 16; ++i) {
-      const unsigned octet = b[i];
-      if (octet >= 100) *p++ = static_cast<char>('0' + octet / 100);
-      if (octet >= 10) *p++ = static_cast<char>('0' + octet / 10 % 10);
-      *p++ = static_cast<char>('0' + octet % 10);
-      if (i != 15) *p++ = '.';
-    }
-  } else {
-    char buf[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, a.bytes().data(), buf, sizeof buf);
-    p = put(p, buf);
-  }
-  if (!target.is_host()) {
-    *p++ = '/';
-    p = put_number(p, target.length());
-  }
-  return p;
-}
-
 char* put_two(char* p, std::int64_t v) {
   *p++ = static_cast<char>('0' + v / 10);
   *p++ = static_cast<char>('0' + v % 10);
@@ -185,7 +159,7 @@ char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
     case core::DecisionKind::Unban: p = put(p, "\",\"action\":\"unban\""); break;
   }
   p = put(p, ",\"address\":\"");
-  p = put_prefix(p, d.target);
+  p = write_prefix(p, d.target);
   *p++ = '"';
   p = put_string_field(p, ",\"rule\":\"", d.rule);
   if (d.kind != core::DecisionKind::Unban) {

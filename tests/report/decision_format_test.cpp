@@ -1,6 +1,10 @@
 // The recipe's words in every decision line, and JSON that parses.
 #include "report/decision_format.hpp"
 
+#include <random>
+
+#include "report/address_text.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -100,6 +104,48 @@ TEST(DecisionFormatter, JsonCarriesTheDocumentedFields) {
   EXPECT_EQ(j["offence"], 2);
   EXPECT_EQ(j["extended"], false);
   EXPECT_EQ(j["count"], 3);
+}
+
+// write_prefix must give exactly Prefix::to_string()'s text (glibc's inet_ntop for IPv6): replay
+// writes it in place of to_string(), and the golden files pin the text.
+std::string written(const core::Prefix& p) {
+  char buf[kMaxPrefixText];
+  return std::string(buf, write_prefix(buf, p));
+}
+
+TEST(WritePrefix, SameTextAsToStringForTheEdgeCases) {
+  for (const char* text :
+       {"0.0.0.0", "203.0.113.7", "255.255.255.255", "::", "::1", "::2", "1::", "1:2::", "::1:2",
+        "2001:db8::1", "2001:db8:0:0:1:0:0:1", "2001:0:0:1:0:0:0:1", "1:0:2:0:3:0:4:0",
+        "0:0:1:0:0:1:0:0", "::ffff:0:1.2.3.4", "::1.2.3.4", "::0.0.1.0", "::ffff:1.2.3.4",
+        "64:ff9b::192.0.2.33", "fe80::abcd:ef01:2345:6789", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        "::ffff:0:0", "0:0:0:0:0:1:0:0"}) {
+    const auto a = core::Address::parse(text);
+    ASSERT_TRUE(a) << text;
+    EXPECT_EQ(written(core::Prefix::host(*a)), a->to_string()) << text;
+  }
+  EXPECT_EQ(written(core::Prefix{*core::Address::parse("203.0.113.7"), 24}), "203.0.113.0/24");
+  EXPECT_EQ(written(core::Prefix{*core::Address::parse("2001:db8::1"), 64}), "2001:db8::/64");
+  EXPECT_EQ(written(core::Prefix{*core::Address::parse("2001:db8::1"), 0}), "::/0");
+}
+
+TEST(WritePrefix, SameTextAsToStringForRandomAddresses) {
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 200000; ++n) {
+    core::Address::Bytes b{};
+    // Mostly zero groups, so the "::" choice (first longest run, ties, runs of one) is exercised.
+    for (std::size_t i = 0; i < 16; i += 2) {
+      const auto r = rng();
+      if (r % 3 != 0) continue;
+      b[i] = static_cast<std::uint8_t>(r % 4 == 0 ? (r >> 8) : 0);
+      b[i + 1] = static_cast<std::uint8_t>(r >> 16);
+    }
+    if (n % 5 == 0) b[10] = b[11] = 0xff;
+    const auto a = core::Address::from_bytes(b);
+    const unsigned len = static_cast<unsigned>(rng() % (a.is_v4() ? 33 : 129));
+    EXPECT_EQ(written(core::Prefix::host(a)), a.to_string());
+    EXPECT_EQ(written(core::Prefix{a, len}), (core::Prefix{a, len}.to_string()));
+  }
 }
 
 }  // namespace
