@@ -1,6 +1,7 @@
 #include "decoy/supervisor.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -179,6 +180,10 @@ std::string Supervisor::spawn(std::size_t index) {
     ::dup2(listener, 4);
     ::close_range(5, ~0U, 0);
     ::prctl(PR_SET_NAME, "strikeout-decoy");
+    // A process full of attackers' connections needs no privilege: it has its sockets already. As
+    // root, become nobody (a restart after the daemon dropped CAP_SETUID keeps the daemon's user).
+    if (::geteuid() == 0 && ::setgroups(0, nullptr) == 0 && ::setgid(65534) == 0) (void)::setuid(65534);
+    ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     WorkerSetup setup;
     setup.options = &options_;
     setup.secret = secret_;
