@@ -13,6 +13,7 @@
 #include "app/cli.hpp"
 #include "app/cli_control.hpp"
 #include "app/cli_decoy.hpp"
+#include "app/cli_wire.hpp"
 #include "app/commands.hpp"
 #include "daemon/daemon.hpp"
 
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   register_core_commands(app, registry);
   strikeout::app::register_control_commands(app, registry);
   strikeout::app::register_decoy_commands(app, registry);
+  strikeout::app::register_wire_commands(app, registry);
 
   try {
     app.parse(argc, argv);
