@@ -70,6 +70,7 @@ struct LineDecoder::Impl {
   YearAnchor year;
   std::string sensor;
   detail::MatchState state;
+  detail::HeaderCache header_cache;
 };
 
 LineDecoder::LineDecoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -119,11 +120,16 @@ std::variant<LineDecoder, std::string> LineDecoder::create(DecoderOptions option
   return LineDecoder(std::move(impl));
 }
 
-void LineDecoder::set_year_anchor(YearAnchor year) { impl_->year = year; }
+void LineDecoder::set_year_anchor(YearAnchor year) {
+  impl_->year = year;
+  impl_->header_cache = detail::HeaderCache{};  // its times were resolved with the old anchor
+}
 
 LineStatus LineDecoder::decode(std::string_view line, core::Event& out) {
   detail::Header h;
-  if (!detail::parse_header(line, impl_->zone, impl_->year, h)) return LineStatus::Unparsed;
+  if (!detail::parse_header(line, impl_->zone, impl_->year, h, impl_->header_cache)) {
+    return LineStatus::Unparsed;
+  }
   return decode_record(LogRecord{h.time, h.host, h.program, h.pid, h.message}, out);
 }
 

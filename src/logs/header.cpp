@@ -1,5 +1,8 @@
 #include "logs/header.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "logs/scan.hpp"
 
 namespace strikeout::logs::detail {
@@ -146,27 +149,66 @@ std::string_view next_token(std::string_view& s) {
   return tok;
 }
 
+// A syslog tag "prog[pid]" / "prog(pid)" / "prog<pid>" / "prog" into program and pid, given the
+// position of its first '[', '(' or '<' (tag.size() when there is none).
+void split_tag_at(std::string_view tag, std::size_t open, std::string_view& program, std::uint32_t& pid) {
+  pid = 0;
+  program = tag.substr(0, open);
+  if (open >= tag.size()) return;
+  const char close = tag[open] == '[' ? ']' : tag[open] == '(' ? ')' : '>';
+  const auto end = find_char(tag, close, open + 1);
+  if (end == npos) return;
+  if (const auto v = whole_number(tag.substr(open + 1, end - open - 1), 10); v && *v <= 0xffffffffU) {
+    pid = static_cast<std::uint32_t>(*v);
+  }
+}
+
 // After an RFC 3164 or ISO timestamp and its space: "host tag: msg" or host-less "tag: msg".
+// Each byte of the host and the tag is looked at once (find_first_of_chars), since this runs for
+// every line of a log.
 void parse_host_tag(std::string_view rest, Header& out) {
-  std::string_view first = rest.substr(0, find_char(rest, ' '));
-  if (!first.empty() && first.back() == ':') {  // host-less (Dovecot's log_path, some journal exports)
-    split_tag(first.substr(0, first.size() - 1), out.program, out.pid);
-    rest.remove_prefix(first.size());
+  const std::size_t first_end = std::min(find_first_of_chars<' '>(rest), rest.size());
+  if (first_end > 0 && rest[first_end - 1] == ':') {  // host-less (Dovecot's log_path, journal exports)
+    const std::string_view tag = rest.substr(0, first_end - 1);
+    split_tag_at(tag, std::min(find_first_of_chars<'[', '(', '<'>(tag), tag.size()), out.program, out.pid);
+    rest.remove_prefix(first_end);
     if (!rest.empty()) rest.remove_prefix(1);
     out.message = rest;
     return;
   }
-  out.host = next_token(rest);
-  const std::string_view tag = rest.substr(0, find_char(rest, ' '));
-  if (!tag.empty() && tag.back() == ':') {
-    split_tag(tag.substr(0, tag.size() - 1), out.program, out.pid);
-    rest.remove_prefix(tag.size());
+  out.host = rest.substr(0, first_end);
+  rest.remove_prefix(first_end == rest.size() ? first_end : first_end + 1);
+  // One pass over the tag: its end (the space) and its first bracket.
+  std::size_t open = find_first_of_chars<' ', '[', '(', '<'>(rest);
+  std::size_t tag_end = open;
+  if (open != npos && rest[open] != ' ') tag_end = find_first_of_chars<' '>(rest, open + 1);
+  if (tag_end == npos) tag_end = rest.size();
+  if (open == npos || open > tag_end) open = tag_end;
+  if (tag_end > 0 && rest[tag_end - 1] == ':') {
+    const std::string_view tag = rest.substr(0, tag_end - 1);
+    split_tag_at(tag, std::min(open, tag.size()), out.program, out.pid);
+    rest.remove_prefix(tag_end);
     if (!rest.empty()) rest.remove_prefix(1);
   }
   out.message = rest;
 }
 
-bool parse_rfc3164(std::string_view s, const TimeZone& zone, YearAnchor& year, Header& out) {
+bool parse_rfc3164(std::string_view s, const TimeZone& zone, YearAnchor& year, Header& out,
+                   HeaderCache* cache) {
+  if (cache != nullptr) {
+    // The same 15 bytes as the last cached line, then the space: the same time. The year anchor is
+    // not asked again, which changes nothing: the cache is dropped whenever another line asked it
+    // (below), so its last answer was for this very month, and asking again for the same month
+    // neither changes its state nor its answer.
+    if (cache->valid && s.size() >= 16 && s[15] == ' ' && std::memcmp(s.data(), cache->stamp, 15) == 0) {
+      out.time = cache->time;
+      out.shape = HeaderShape::Rfc3164;
+      parse_host_tag(s.substr(16), out);
+      return true;
+    }
+    cache->valid = false;
+  }
+  const std::string_view whole = s;
   if (s.size() < 15 || s[3] != ' ') return false;
   Civil c;
   c.month = month_from_abbrev(s);
@@ -194,6 +236,13 @@ bool parse_rfc3164(std::string_view s, const TimeZone& zone, YearAnchor& year, H
   if (!civil_valid(c)) return false;  // Feb 29 in a year without it is refused
   out.time = to_time(c, zone.offset_at_local(local_seconds(c)).count());
   out.shape = HeaderShape::Rfc3164;
+  // Cacheable when the timestamp is exactly "Mmm dd hh:mm:ss" followed by a space.
+  if (cache != nullptr && whole.size() >= 16 && whole[15] == ' ' &&
+      static_cast<std::size_t>(s.data() - whole.data()) == 16) {
+    std::memcpy(cache->stamp, whole.data(), 15);
+    cache->time = out.time;
+    cache->valid = true;
+  }
   parse_host_tag(s, out);
   return true;
 }
@@ -290,20 +339,12 @@ bool parse_exim(std::string_view s, const TimeZone& zone, Header& out) {
 }  // namespace
 
 void split_tag(std::string_view tag, std::string_view& program, std::uint32_t& pid) {
-  pid = 0;
-  std::size_t open = 0;
-  while (open < tag.size() && tag[open] != '[' && tag[open] != '(' && tag[open] != '<') ++open;
-  program = tag.substr(0, open);
-  if (open == tag.size()) return;
-  const char close = tag[open] == '[' ? ']' : tag[open] == '(' ? ')' : '>';
-  const auto end = find_char(tag, close, open + 1);
-  if (end == npos) return;
-  if (const auto v = whole_number(tag.substr(open + 1, end - open - 1), 10); v && *v <= 0xffffffffU) {
-    pid = static_cast<std::uint32_t>(*v);
-  }
+  split_tag_at(tag, std::min(find_first_of_chars<'[', '(', '<'>(tag), tag.size()), program, pid);
 }
 
-bool parse_header(std::string_view line, const TimeZone& zone, YearAnchor& year, Header& out) {
+namespace {
+bool parse_any_header(std::string_view line, const TimeZone& zone, YearAnchor& year, Header& out,
+                      HeaderCache* cache) {
   out = Header{};
   // An optional "<PRI>" as a raw syslog datagram or RFC 5424 file carries it.
   if (!line.empty() && line[0] == '<') {
@@ -329,7 +370,17 @@ bool parse_header(std::string_view line, const TimeZone& zone, YearAnchor& year,
     if (line.size() > 10 && line[10] == ' ') return parse_exim(line, zone, out);
     return false;
   }
-  return parse_rfc3164(line, zone, year, out);
+  return parse_rfc3164(line, zone, year, out, cache);
+}
+}  // namespace
+
+bool parse_header(std::string_view line, const TimeZone& zone, YearAnchor& year, Header& out) {
+  return parse_any_header(line, zone, year, out, nullptr);
+}
+
+bool parse_header(std::string_view line, const TimeZone& zone, YearAnchor& year, Header& out,
+                  HeaderCache& cache) {
+  return parse_any_header(line, zone, year, out, &cache);
 }
 
 }  // namespace strikeout::logs::detail

@@ -2,6 +2,7 @@
 // Everything here works on std::string_view and never reads outside it.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -135,6 +136,38 @@ namespace strikeout::logs::detail {
 inline std::size_t find_char(std::string_view s, char c, std::size_t from = 0) {
   for (std::size_t i = from; i < s.size(); ++i) {
     if (s[i] == c) return i;
+  }
+  return npos;
+}
+
+// Position of the first byte at or after `from` that equals one of `Cs`, or npos. Eight bytes per
+// step (SWAR): the header's host and tag, and Postfix's "NAME[ADDR]", are scanned once per line,
+// and a 24-byte "postfix/submission/smtpd" costs three steps instead of 24 compares.
+template <char... Cs>
+inline std::size_t find_first_of_chars(std::string_view s, std::size_t from = 0) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const char* d = s.data();
+  const std::size_t n = s.size();
+  std::size_t i = from;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, d + i, 8);
+    // A byte of x ^ (C * kOnes) is zero where x holds C. The lowest flagged byte is exact (a borrow
+    // can only flag bytes above a true match), which is all ctz needs on little-endian machines.
+    std::uint64_t hit = 0;
+    ((hit |= ((x ^ (kOnes * static_cast<std::uint8_t>(Cs))) - kOnes) & ~(x ^ (kOnes * static_cast<std::uint8_t>(Cs))) & kHigh), ...);
+    if (hit != 0) {
+      if constexpr (std::endian::native == std::endian::little) {
+        return i + static_cast<std::size_t>(__builtin_ctzll(hit)) / 8;
+      } else {
+        break;  // find the byte below
+      }
+    }
+  }
+  for (; i < n; ++i) {
+    const char c = d[i];
+    if (((c == Cs) || ...)) return i;
   }
   return npos;
 }

@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include "core/time.hpp"
 #include "logs/decoder.hpp"
@@ -180,6 +182,57 @@ TEST(TimeZoneTzif, UtcFile) {
   const auto zone = TimeZone::from_tzif(bytes, "UTC");
   ASSERT_TRUE(zone);
   EXPECT_EQ(zone->offset_at_local(1800000000).count(), 0);
+}
+
+// The per-decoder cache of the last RFC 3164 second (HeaderCache) must not change any field of any
+// line: lines of one second, a second that comes back after New Year was crossed by a line the
+// cache did not hold (a fraction, a one-digit day), host-less tags, odd tags and short lines.
+TEST(HeaderCache, SameFieldsAsWithoutTheCache) {
+  const std::vector<std::string> lines = {
+      "Dec 31 23:59:59 mail postfix/smtpd[1]: connect from a[1.2.3.4]",
+      "Dec 31 23:59:59 mail postfix/submission/smtpd[22]: x",
+      "Jan  1 00:00:00.5 mail app[3]: fraction, not cached",
+      "Dec 31 23:59:59 mail late[4]: a late line from last year",
+      "Jan 1 00:00:01 mail app: one-digit day",
+      "Dec 31 23:59:59 auth: host-less",
+      "Dec 31 23:59:59 auth-worker(77): Info: host-less with a pid",
+      "Dec 31 23:59:59 mail prog(12)x[3]: odd tag",
+      "Dec 31 23:59:59 mail prog<9>: angle pid",
+      "Dec 31 23:59:59 mail prog[99999999999]: pid too large",
+      "Dec 31 23:59:59 mail prog[12: unclosed",
+      "Dec 31 23:59:59 mail notag message",
+      "Dec 31 23:59:59 mail",
+      "Dec 31 23:59:59 ",
+      "Dec 31 23:59:59",
+      "Feb 29 10:00:00 mail x: not a leap year",
+      "Feb 29 10:00:00 mail x: again",
+      "Jan  2 10:00:00 mail x[1]: next year",
+      "Jan  2 10:00:00 mail x[1]: same second",
+      "<34>Jan  2 10:00:00 mail x[1]: with a priority",
+      "2026-01-02T10:00:00Z mail x[1]: ISO between",
+      "Jan  2 10:00:00 mail x[1]: after ISO",
+  };
+  for (int mode = 0; mode < 2; ++mode) {
+    YearAnchor plain_year = mode == 0 ? YearAnchor::starting_in(2025) : YearAnchor::ending_at(at("2026-01-05T00:00:00Z"));
+    YearAnchor cached_year = plain_year;
+    detail::HeaderCache cache;
+    for (int round = 0; round < 2; ++round) {
+      for (const auto& line : lines) {
+        Header a;
+        Header b;
+        const bool ok_a = parse_header(line, TimeZone::utc(), plain_year, a);
+        const bool ok_b = parse_header(line, TimeZone::utc(), cached_year, b, cache);
+        ASSERT_EQ(ok_a, ok_b) << line;
+        if (!ok_a) continue;
+        EXPECT_EQ(a.time, b.time) << line;
+        EXPECT_EQ(a.host, b.host) << line;
+        EXPECT_EQ(a.program, b.program) << line;
+        EXPECT_EQ(a.pid, b.pid) << line;
+        EXPECT_EQ(a.message, b.message) << line;
+        EXPECT_EQ(a.shape, b.shape) << line;
+      }
+    }
+  }
 }
 
 }  // namespace
