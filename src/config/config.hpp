@@ -101,6 +101,16 @@ struct MetricsSettings {
   std::optional<Endpoint> listen = Endpoint{core::Address::from_v4(0x7F000001U), 9753};  // nullopt: off
 };
 
+// [wire]: the packet sensor (docs/wire.md): the server's own replies captured on the protected ports.
+struct WireSettings {
+  bool enabled = false;                             // false: no capture (it needs CAP_NET_RAW)
+  std::vector<std::string> interfaces{"any"};       // "any", or interface names (one capture each)
+  std::vector<std::string> failure_replies{"535"};  // reply codes or exact last-line prefixes
+  std::vector<std::uint16_t> implicit_tls_ports{465};  // protected ports encrypted from the first byte
+  std::uint32_t max_connections = 65'536;           // connections followed at once, per interface
+  core::Duration idle_timeout = std::chrono::minutes(10);  // a connection silent this long is forgotten
+};
+
 struct Config {
   std::string origin;                              // the file it was loaded from, or "<built-in>"
   core::Policy policy;                             // [[rule]], [allow] networks, [engine]
@@ -113,6 +123,7 @@ struct Config {
   StateSettings state;
   ControlSettings control;
   MetricsSettings metrics;
+  WireSettings wire;
   // [decoy], plus each [[rule]]'s decoy_mode and tarpit_from_offence (rule_modes, tarpit_from).
   // decoy.redirected_from is [protect] ports.
   decoy::DecoyOptions decoy;

@@ -165,6 +165,7 @@ class Loader {
     state(root);
     control(root);
     metrics(root);
+    wire(root);
     decoy(root);
     root.finish();
   }
@@ -899,6 +900,136 @@ class Loader {
     s->finish();
   }
 
+  // [wire] enabled, interfaces, failure_replies, implicit_tls_ports, max_connections, idle_timeout
+  // (docs/wire.md). Read after [protect]: an implicit-TLS port must be one of the protected ports.
+  void wire(Section& root) {
+    std::optional<Section> s = subsection(root, "wire", "[wire]");
+    if (!s) return;
+    WireSettings& w = config_.wire;
+    if (auto enabled = s->boolean("enabled")) w.enabled = *enabled;
+    if (const toml::node* n = s->find("interfaces")) wire_interfaces(*n, w);
+    if (const toml::node* n = s->find("failure_replies")) failure_replies(*n, w);
+    if (const toml::node* n = s->find("implicit_tls_ports")) implicit_tls_ports(*n, w);
+    if (auto n = s->integer("max_connections", 64, 16'777'216)) w.max_connections = static_cast<std::uint32_t>(*n);
+    if (auto t = s->duration("idle_timeout", 10s, 24h)) w.idle_timeout = *t;
+    s->finish();
+  }
+
+  // interfaces = ["any"] or names: 1 to 16 entries, none twice, and "any" alone (it already holds
+  // every interface, so beside another name each packet would be seen twice). A name is what Linux
+  // accepts: 1 to 15 bytes, no '/', ':' or white space, not "." or "..". Whether it exists is only
+  // known when the capture opens (an interface may be created after the file is checked).
+  void wire_interfaces(const toml::node& node, WireSettings& w) {
+    const std::string path = "wire.interfaces";
+    const toml::array* array = node.as_array();
+    if (array == nullptr || array->empty() || array->size() > 16) {
+      report_.at(node.source(), path,
+                 path + " must be a list of 1 to 16 interface names, such as [\"any\"] or [\"eth0\", \"eth1\"]");
+      return;
+    }
+    std::vector<std::string> names;
+    std::size_t index = 0;
+    for (const toml::node& element : *array) {
+      const std::string element_path = path + "[" + std::to_string(++index) + "]";
+      std::optional<std::string> name = read_text(report_, element, element_path);
+      if (!name) continue;
+      const bool ok = !name->empty() && name->size() <= 15 && *name != "." && *name != ".." &&
+                      std::none_of(name->begin(), name->end(), [](char c) {
+                        const auto u = static_cast<unsigned char>(c);
+                        return c == '/' || c == ':' || u <= 0x20 || u == 0x7F;
+                      });
+      if (!ok) {
+        report_.at(element.source(), element_path,
+                   element_path + ": " + quote(*name) +
+                       " is not an interface name (1 to 15 characters, no '/', ':' or spaces), nor \"any\"");
+        continue;
+      }
+      if (std::find(names.begin(), names.end(), *name) != names.end()) {
+        report_.at(element.source(), element_path, "interface " + quote(*name) + " is listed twice in " + path);
+        continue;
+      }
+      names.push_back(*name);
+    }
+    if (names.size() > 1 && std::find(names.begin(), names.end(), "any") != names.end()) {
+      report_.at(node.source(), path,
+                 path + ": \"any\" captures every interface already; list it alone, or name the interfaces");
+      return;
+    }
+    if (!names.empty()) w.interfaces = std::move(names);
+  }
+
+  // failure_replies = ["535"] or exact last-line prefixes such as "535 5.7.8 Error: authentication
+  // failed": 1 to 16 entries, none twice, each a three-digit code, then (optionally) a space and more
+  // text, at most 64 bytes of printable ASCII (wire/smtp.hpp ReplyPatterns takes the same).
+  void failure_replies(const toml::node& node, WireSettings& w) {
+    const std::string path = "wire.failure_replies";
+    const toml::array* array = node.as_array();
+    if (array == nullptr || array->empty() || array->size() > 16) {
+      report_.at(node.source(), path,
+                 path + " must be a list of 1 to 16 replies, such as [\"535\"] or [\"535 5.7.0 authentication failed\"]");
+      return;
+    }
+    std::vector<std::string> replies;
+    std::size_t index = 0;
+    for (const toml::node& element : *array) {
+      const std::string element_path = path + "[" + std::to_string(++index) + "]";
+      std::optional<std::string> text = read_text(report_, element, element_path);
+      if (!text) continue;
+      const auto digit = [&](std::size_t i) { return i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9'; };
+      std::string problem;
+      if (!digit(0) || !digit(1) || !digit(2)) {
+        problem = "must begin with a three-digit reply code, such as 535";
+      } else if (text->size() > 64) {
+        problem = "is longer than 64 bytes; the start of the reply is enough to tell it apart";
+      } else if (!std::all_of(text->begin(), text->end(), [](char c) { return c >= 0x20 && c < 0x7F; })) {
+        problem = "must be one line of printable ASCII (SMTP replies are ASCII; no CR or LF)";
+      } else if (text->size() > 3 && (*text)[3] != ' ') {
+        problem = "the code must be followed by a space (a reply's last line), as in \"535 5.7.8 ...\"";
+      }
+      if (!problem.empty()) {
+        report_.at(element.source(), element_path, element_path + ": " + quote(*text) + " " + problem);
+        continue;
+      }
+      if (std::find(replies.begin(), replies.end(), *text) != replies.end()) {
+        report_.at(element.source(), element_path, quote(*text) + " is listed twice in " + path);
+        continue;
+      }
+      replies.push_back(*text);
+    }
+    if (!replies.empty()) w.failure_replies = std::move(replies);
+  }
+
+  // implicit_tls_ports = [465]: protected ports whose sessions are TLS from the first byte (none is
+  // fine: []). A port that is not a [protect] port is never captured, so listing it does nothing.
+  void implicit_tls_ports(const toml::node& node, WireSettings& w) {
+    const std::string path = "wire.implicit_tls_ports";
+    const toml::array* array = node.as_array();
+    if (array == nullptr) {
+      report_.at(node.source(), path, path + " must be an array of port numbers such as [465], not " + describe_type(node));
+      return;
+    }
+    std::vector<std::uint16_t> ports;
+    std::size_t index = 0;
+    for (const toml::node& element : *array) {
+      const std::string element_path = path + "[" + std::to_string(++index) + "]";
+      const std::optional<std::int64_t> port = read_integer(report_, element, element_path, 1, 65535);
+      if (!port) continue;
+      const auto value = static_cast<std::uint16_t>(*port);
+      if (std::find(ports.begin(), ports.end(), value) != ports.end()) {
+        report_.at(element.source(), element_path, "port " + std::to_string(value) + " is listed twice in " + path);
+        continue;
+      }
+      if (std::find(config_.ports.begin(), config_.ports.end(), value) == config_.ports.end()) {
+        report_.at(element.source(), element_path,
+                   element_path + " has no effect: port " + std::to_string(value) +
+                       " is not a protected port ([protect] ports), so the wire sensor never sees it");
+        continue;
+      }
+      ports.push_back(value);
+    }
+    w.implicit_tls_ports = std::move(ports);
+  }
+
   // [decoy]: the decoy SMTP server tarpitted sources are redirected to (docs/decoy.md).
   void decoy(Section& root) {
     decoy::DecoyOptions& d = config_.decoy;
@@ -1048,10 +1179,10 @@ LoadResult load_config(std::string_view text, std::string_view origin, const Loa
       {"tarpit_from_offence", "[[rule]]"},
       {"insults", "[decoy]"},
       {"success_probability", "[decoy]"},
-      {"max_connections", "[decoy]"},
+      {"max_connections", "[decoy] or [wire]"},
       {"per_source", "[decoy]"},
       {"when_full", "[decoy]"},
-      {"idle_timeout", "[decoy]"},
+      {"idle_timeout", "[decoy] or [wire]"},
       {"max_duration", "[decoy]"},
       {"reply_delay", "[decoy]"},
       {"stutter_interval", "[decoy]"},
@@ -1065,7 +1196,10 @@ LoadResult load_config(std::string_view text, std::string_view origin, const Loa
       {"hostname", "[decoy]"},
       {"port", "[decoy]"},
       {"mode", "[decoy]"},
-      {"enabled", "[decoy]"},
+      {"enabled", "[decoy] or [wire]"},
+      {"interfaces", "[wire]"},
+      {"failure_replies", "[wire]"},
+      {"implicit_tls_ports", "[wire]"},
       {"record", "[decoy]"},
       {"stats", "[decoy]"},
       {"secret", "[decoy]"},
