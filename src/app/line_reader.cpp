@@ -1,6 +1,7 @@
 #include "app/line_reader.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -82,11 +83,26 @@ std::unique_ptr<LineReader> LineReader::open(const std::string& path, std::strin
     reader->end_ = have;
     reader->bytes_read_ = have;
     reader->eof_ = have < 2;  // the read loop above only stops early at the end of input
+    if (!reader->is_pipe_ && st.st_size > 2) {
+      // Map the file as it is now: replay reads every byte once, and a mapping saves copying the
+      // whole file through read(). If mapping fails, the read() path below does the job.
+      const auto size = static_cast<std::size_t>(st.st_size);
+      void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (m != MAP_FAILED) {
+        madvise(m, size, MADV_SEQUENTIAL);
+        reader->map_ = static_cast<const char*>(m);
+        reader->map_size_ = size;
+        reader->end_ = 0;
+        reader->bytes_read_ = size;
+        reader->eof_ = false;
+      }
+    }
   }
   return reader;
 }
 
 LineReader::~LineReader() {
+  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_size_);
   if (gz_ != nullptr) gzclose(static_cast<gzFile>(gz_));
   if (fd_ >= 0) ::close(fd_);
 }
@@ -131,7 +147,45 @@ bool LineReader::fill() {
   }
 }
 
+// Lines straight from the mapping. At its end, a last piece without a newline moves into buf_
+// and reading goes on with read() from the end of the mapping: the file may have grown since it
+// was opened, and that piece may be the start of a line written since.
+bool LineReader::next_mapped(std::string_view& line) {
+  const char* start = map_ + map_pos_;
+  const std::size_t avail = map_size_ - map_pos_;
+  const void* nl = std::memchr(start, '\n', avail);
+  if (nl != nullptr) {
+    std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
+    map_pos_ += len + 1;
+    if (len > kMaxLine) {
+      ++long_lines_;
+      line = std::string_view(start, kMaxLine);
+      return true;
+    }
+    if (len > 0 && start[len - 1] == '\r') --len;
+    line = std::string_view(start, len);
+    return true;
+  }
+  std::size_t keep = avail;
+  if (avail > kMaxLine) {  // an over-long last line: its start now, the rest skipped
+    ++long_lines_;
+    skipping_ = true;
+    keep = 0;
+    line = std::string_view(start, kMaxLine);
+  }
+  std::memcpy(buf_.data(), start + avail - keep, keep);
+  begin_ = 0;
+  end_ = keep;
+  map_pos_ = map_size_;
+  if (lseek(fd_, static_cast<off_t>(map_size_), SEEK_SET) < 0) eof_ = true;
+  munmap(const_cast<char*>(map_), map_size_);
+  map_ = nullptr;
+  if (skipping_) return true;
+  return next(line);
+}
+
 bool LineReader::next(std::string_view& line) {
+  if (map_ != nullptr) return next_mapped(line);
   for (;;) {
     const char* start = buf_.data() + begin_;
     const std::size_t avail = end_ - begin_;
@@ -142,6 +196,11 @@ bool LineReader::next(std::string_view& line) {
       if (skipping_) {  // the end of an over-long line we already returned the start of
         skipping_ = false;
         continue;
+      }
+      if (len > kMaxLine) {  // whole in the buffer, still over-long: cut as the mapped path does
+        ++long_lines_;
+        line = std::string_view(start, kMaxLine);
+        return true;
       }
       std::size_t cut = len;
       if (cut > 0 && start[cut - 1] == '\r') --cut;

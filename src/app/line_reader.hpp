@@ -44,6 +44,12 @@ class LineReader {
   std::string error_;
   int fd_ = -1;
   void* gz_ = nullptr;  // gzFile when the input is gzip
+  // A plain regular file is mapped (no copy into buf_); its lines are read from the mapping, and
+  // what the file gained after it was opened through read() from the mapping's end.
+  const char* map_ = nullptr;
+  std::size_t map_size_ = 0;
+  std::size_t map_pos_ = 0;
+  bool next_mapped(std::string_view& line);
   std::vector<char> buf_;
   std::size_t begin_ = 0;  // start of unread data
   std::size_t end_ = 0;    // end of valid data

@@ -32,10 +32,51 @@ constexpr std::uint64_t kReplayHashSeed = 0x5354524b454f5554ULL;  // "STRKEOUT"
 // are attacker text: without a bound a hostile log could make the summary grow without end.
 constexpr std::size_t kMaxUsernames = 100'000;
 
-struct AddressHash {
-  std::size_t operator()(const core::Address& a) const {
-    return static_cast<std::size_t>(core::hash_address(a, kReplayHashSeed));
+// Failures per address for the summary's top offenders: one add per failure event, so a flat
+// open-addressing table (linear probing, grows at 3/4 full) rather than a node per address.
+class AddressCounter {
+ public:
+  void add(const core::Address& a, std::uint64_t n) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    Slot& slot = find_slot(slots_, a);
+    if (!slot.used) {
+      slot.used = true;
+      slot.key = a;
+      ++size_;
+    }
+    slot.count += n;
   }
+  bool empty() const { return size_ == 0; }
+  std::vector<std::pair<core::Address, std::uint64_t>> entries() const {
+    std::vector<std::pair<core::Address, std::uint64_t>> out;
+    out.reserve(size_);
+    for (const auto& slot : slots_) {
+      if (slot.used) out.emplace_back(slot.key, slot.count);
+    }
+    return out;
+  }
+
+ private:
+  struct Slot {
+    core::Address key{};
+    std::uint64_t count = 0;
+    bool used = false;
+  };
+  static Slot& find_slot(std::vector<Slot>& slots, const core::Address& a) {
+    const std::size_t mask = slots.size() - 1;
+    std::size_t i = static_cast<std::size_t>(core::hash_address(a, kReplayHashSeed)) & mask;
+    while (slots[i].used && slots[i].key != a) i = (i + 1) & mask;
+    return slots[i];
+  }
+  void grow() {
+    std::vector<Slot> bigger(slots_.empty() ? 1024 : slots_.size() * 2);
+    for (const auto& slot : slots_) {
+      if (slot.used) find_slot(bigger, slot.key) = slot;
+    }
+    slots_.swap(bigger);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
 // Buffers output and writes it in large blocks: replay prints a line for most failures, and the
@@ -105,7 +146,7 @@ struct Counters {
   std::uint64_t long_lines = 0;
   std::vector<ServiceCount> by_kind_service;  // in order of first appearance; sorted for the summary
   std::string user_buffer;
-  std::unordered_map<core::Address, std::uint64_t, AddressHash> failures_by_address;
+  AddressCounter failures_by_address;
   std::unordered_map<std::string, std::uint64_t> failures_by_user;
   std::uint64_t other_users = 0;
   std::map<std::string, std::uint64_t> bans_by_rule;
@@ -186,7 +227,7 @@ void count_event(const core::Event& e, Counters& c) {
   }
   slot->count += e.count;
   if (e.kind != core::EventKind::AuthFailure) return;
-  c.failures_by_address[e.source] += e.count;
+  c.failures_by_address.add(e.source, e.count);
   if (e.user.empty()) return;
   // Usernames are compared case-insensitively everywhere in strikeout. The buffer is reused, so a
   // username already counted costs no allocation.
@@ -223,14 +264,21 @@ void advance_input(Input& in, Counters& c) {
   in.done = true;
 }
 
-template <typename Map>
-auto top_entries(const Map& map, std::size_t n) {
-  using Entry = std::pair<typename Map::key_type, std::uint64_t>;
-  std::vector<Entry> entries(map.begin(), map.end());
+template <typename Key>
+std::vector<std::pair<Key, std::uint64_t>> top_of(std::vector<std::pair<Key, std::uint64_t>> entries,
+                                                  std::size_t n) {
+  using Entry = std::pair<Key, std::uint64_t>;
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
   if (entries.size() > n) entries.resize(n);
   return entries;
+}
+
+auto top_entries(const AddressCounter& counter, std::size_t n) { return top_of(counter.entries(), n); }
+
+template <typename Map>
+auto top_entries(const Map& map, std::size_t n) {
+  return top_of(std::vector<std::pair<typename Map::key_type, std::uint64_t>>(map.begin(), map.end()), n);
 }
 
 void write_summary_json(std::string& out, const Counters& c, const core::Engine& engine,
