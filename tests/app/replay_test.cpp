@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
+#include "app/line_reader.hpp"
 #include "replay_support.hpp"
 
 namespace strikeout::app {
@@ -174,6 +176,64 @@ TEST(Replay, SeveralFilesAreMergedInTimeOrder) {
     EXPECT_LE(previous, t);
     previous = t;
   }
+}
+
+// LineReader reads plain files through a mapping of the file as it was when opened: lines are the
+// same as through read() (CRLF, a last line without a newline, over-long lines cut at 64 KiB and
+// counted), and bytes the file gains after it was opened are still read, the line that straddles
+// the mapping's end whole.
+std::vector<std::string> all_lines(LineReader& reader) {
+  std::vector<std::string> out;
+  std::string_view line;
+  while (reader.next(line)) out.emplace_back(line);
+  return out;
+}
+
+TEST(LineReader, MappedFileGivesTheSameLinesAsReadingIt) {
+  const auto dir = std::filesystem::temp_directory_path() / ("strikeout-lr-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "mail.log").string();
+  const std::string long_line(100'000, 'x');
+  const std::string text = "first\r\nsecond\n" + long_line + "\nafter the long one\n\nlast without newline";
+  std::ofstream(path, std::ios::binary) << text;
+  std::string error;
+  auto reader = LineReader::open(path, error);
+  ASSERT_NE(reader, nullptr) << error;
+  const auto lines = all_lines(*reader);
+  ASSERT_EQ(lines.size(), 6U);
+  EXPECT_EQ(lines[0], "first");
+  EXPECT_EQ(lines[1], "second");
+  EXPECT_EQ(lines[2], long_line.substr(0, LineReader::kMaxLine));
+  EXPECT_EQ(lines[3], "after the long one");
+  EXPECT_EQ(lines[4], "");
+  EXPECT_EQ(lines[5], "last without newline");
+  EXPECT_EQ(reader->long_lines(), 1U);
+  EXPECT_TRUE(reader->error().empty());
+
+  // The same bytes through the read() path (gzip is never mapped): the same lines.
+  const std::string gz_path = (dir / "mail.log.gz").string();
+  gzFile gz = gzopen(gz_path.c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  gzclose(gz);
+  auto zipped = LineReader::open(gz_path, error);
+  ASSERT_NE(zipped, nullptr) << error;
+  EXPECT_EQ(all_lines(*zipped), lines);
+  EXPECT_EQ(zipped->long_lines(), 1U);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LineReader, BytesWrittenAfterOpeningAreReadToo) {
+  const auto dir = std::filesystem::temp_directory_path() / ("strikeout-lr2-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "mail.log").string();
+  std::ofstream(path, std::ios::binary) << "one\ntw";
+  std::string error;
+  auto reader = LineReader::open(path, error);
+  ASSERT_NE(reader, nullptr) << error;
+  std::ofstream(path, std::ios::binary | std::ios::app) << "o\nthree\n";
+  EXPECT_EQ(all_lines(*reader), (std::vector<std::string>{"one", "two", "three"}));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
