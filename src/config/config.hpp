@@ -109,6 +109,8 @@ struct WireSettings {
   std::vector<std::uint16_t> implicit_tls_ports{465};  // protected ports encrypted from the first byte
   std::uint32_t max_connections = 65'536;           // connections followed at once, per interface
   core::Duration idle_timeout = std::chrono::minutes(10);  // a connection silent this long is forgotten
+
+  friend bool operator==(const WireSettings&, const WireSettings&) = default;
 };
 
 struct Config {

@@ -36,6 +36,7 @@
 #include "core/firewall.hpp"
 #include "core/log_source.hpp"
 #include "decoy/daemon_link.hpp"
+#include "enforce/host_addresses.hpp"
 #include "enforce/nft_firewall.hpp"
 #include "logs/decoder.hpp"
 #include "metrics/daemon_metrics.hpp"
@@ -46,6 +47,8 @@
 #include "sources/journal_source.hpp"
 #include "sources/position_file.hpp"
 #include "store/sqlite_store.hpp"
+#include "wire/pcap_source.hpp"
+#include "wire/sensor.hpp"
 
 namespace strikeout::daemon {
 
@@ -69,6 +72,12 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 // were touched (a burst), so one transaction never grows without bound.
 constexpr auto kStoreInterval = std::chrono::milliseconds(100);
 constexpr std::size_t kStoreMaxTouched = 20000;
+// Frames handed over by one read() of a live capture: a burst is drained quickly, and the loop still
+// gets back to the logs, the firewall and the other captures in between (see kReadBudget).
+constexpr std::size_t kWireBudget = 1024;
+// How often the wire sensor looks at the host's addresses again (an address added by DHCP or SLAAC
+// after start: replies from it would otherwise be taken for foreign ones).
+constexpr auto kAddressCheckInterval = std::chrono::seconds(10);
 
 std::uint64_t random_seed() {
   std::uint64_t seed = 0;
@@ -179,22 +188,27 @@ std::vector<std::string> drop_privileges(bool keep_net_raw) {
 
 class Daemon;
 
+// What every sensor of the daemon has, whatever feeds it (a log source, a live capture): its name in
+// reports, status and `watch`, its index in DaemonMetrics, and its event count and newest event.
+struct SensorInfo {
+  std::string name;
+  std::size_t metric = 0;            // index in DaemonMetrics
+  std::uint64_t events = 0;
+  core::Time last_event{};           // time of its newest event (zero: none yet)
+};
+
 // One configured log source with its decoder: receives lines and records from the source and hands
 // their events to the daemon.
-struct SourceSlot final : core::LogSink {
+struct SourceSlot final : SensorInfo, core::LogSink {
   Daemon* daemon = nullptr;
-  std::string name;
   bool optional = false;
   std::unique_ptr<core::LogSource> source;
   std::unique_ptr<logs::LineDecoder> decoder;
   std::unique_ptr<asio::posix::stream_descriptor> watch;
   bool draining = false;
   std::uint64_t lines = 0;
-  std::uint64_t events = 0;
   std::uint64_t unparsed = 0;
   std::uint64_t errors = 0;          // Error notices from the source
-  std::size_t metric = 0;            // index in DaemonMetrics
-  core::Time last_event{};           // time of its newest event (zero: none yet)
   std::uint64_t lines_at_sample = 0; // lines at the last rate sample (status: lines/s)
   double lines_per_second = 0;
 
@@ -203,13 +217,35 @@ struct SourceSlot final : core::LogSink {
   void on_notice(const core::SourceNotice& notice) override;
 };
 
+// One live capture of the wire sensor ([wire] interfaces, docs/wire.md "Live operation"): the
+// libpcap source, the sensor that turns its frames into events, and the loop's watch on its fd.
+struct WireSlot final : SensorInfo, wire::WireSink {
+  Daemon* daemon = nullptr;
+  std::string interface;
+  std::unique_ptr<wire::PacketSource> capture;
+  std::unique_ptr<wire::WireSensor> sensor;
+  std::unique_ptr<asio::posix::stream_descriptor> watch;
+  bool draining = false;
+  bool stopped = false;                // the capture failed for good (its interface went away)
+  std::uint64_t read_errors = 0;
+  std::uint64_t dropped_reported = 0;  // kernel drops already said in the log
+  std::uint64_t packets_at_sample = 0;
+  double packets_per_second = 0;
+
+  void on_event(const core::Event& event) override;
+  void on_notice(const wire::WireNotice& notice) override;
+};
+
 class Daemon final : public core::DecisionSink, public control::ControlHandler {
  public:
   explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
   int run();
 
-  void handle_event(SourceSlot& slot, const core::Event& event);
+  void handle_event(SensorInfo& sensor, const core::Event& event);
+  // A "cannot see" notice of a wire sensor: said once per kind for the daemon's life, whatever the
+  // number of captures, in the log and in status' warnings.
+  void wire_notice(const wire::WireNotice& notice);
   void on_decision(const core::Decision& d) override;
   // Commits everything the engine changed so far, with the positions, and returns once it is on disk
   // (synchronous=FULL). The control socket calls it before answering a ban or an unban: a CLI ban is
@@ -234,7 +270,7 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   bool apply_allowlist();
   bool start_control_and_metrics();
   std::string render_metrics();
-  void publish_event(const SourceSlot& slot, const core::Event& event);
+  void publish_event(const SensorInfo& sensor, const core::Event& event);
   void publish_decision(const core::Decision& d);
   void sample_rates();
   std::optional<config::Config> load_config();
@@ -242,6 +278,12 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   bool open_sources(const config::Config& cfg);
   void arm_source(SourceSlot& slot);
   void drain_source(SourceSlot& slot);
+  // The wire sensor (docs/wire.md, "Live operation").
+  bool open_wire(const config::Config& cfg);
+  void arm_wire(WireSlot& slot);
+  void drain_wire(WireSlot& slot);
+  void check_wire(core::Time t);
+  wire::TrackerSettings wire_settings(const config::Config& cfg, const std::string& interface) const;
   void arm_firewall();
   core::FirewallResult flush_firewall();
   void on_tick();
@@ -275,6 +317,10 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   core::TouchedKeys touched_;                      // keys changed since the last store update
   asio::steady_timer store_timer_{io_};
   std::vector<std::unique_ptr<SourceSlot>> slots_;
+  std::vector<std::unique_ptr<WireSlot>> wire_slots_;
+  std::vector<core::Address> host_addresses_;  // what the wire sensors take as this host's own
+  std::chrono::steady_clock::time_point last_address_check_{};
+  bool wire_noticed_[2] = {false, false};      // per wire::WireNoticeKind
   std::vector<core::FirewallBan> pending_bans_;
   std::vector<core::Prefix> pending_unbans_;
   std::chrono::steady_clock::time_point last_commit_{};
@@ -354,13 +400,28 @@ void SourceSlot::on_notice(const core::SourceNotice& notice) {
   }
 }
 
-void Daemon::handle_event(SourceSlot& slot, const core::Event& event) {
-  metrics_.event(slot.metric, event.kind, event.service);
-  slot.last_event = event.time;
+void Daemon::handle_event(SensorInfo& sensor, const core::Event& event) {
+  metrics_.event(sensor.metric, event.kind, event.service);
+  sensor.last_event = event.time;
   recent_->record_event(event);
-  if (control_ && control_->has_watchers()) publish_event(slot, event);
+  if (control_ && control_->has_watchers()) publish_event(sensor, event);
   note_touched(event);
   engine_->on_event(event, *this);
+}
+
+void WireSlot::on_event(const core::Event& event) {
+  ++events;
+  daemon->handle_event(*this, event);
+}
+
+void WireSlot::on_notice(const wire::WireNotice& notice) { daemon->wire_notice(notice); }
+
+void Daemon::wire_notice(const wire::WireNotice& notice) {
+  bool& said = wire_noticed_[static_cast<std::size_t>(notice.kind) & 1U];
+  if (said) return;
+  said = true;
+  spdlog::warn("{}", notice.message);
+  warnings_.push_back(notice.message);
 }
 
 void Daemon::on_decision(const core::Decision& d) {
@@ -487,9 +548,11 @@ bool Daemon::open_sources(const config::Config& cfg) {
     spdlog::info("source {}: reading", src.name);
     slots_.push_back(std::move(slot));
   }
-  if (slots_.empty()) {
+  if (slots_.empty() && !cfg.wire.enabled) {
     spdlog::warn("no log source could be opened: nothing is watched");
     warnings_.push_back("no log source could be opened: nothing is watched");
+  } else if (slots_.empty()) {
+    spdlog::info("no log source: the wire sensor alone is watching");
   }
   for (auto& slot : slots_) {
     if (slot->source->fd() >= 0) {
@@ -524,6 +587,155 @@ void Daemon::drain_source(SourceSlot& slot) {
       slot.draining = false;
       if (!stopping_) drain_source(slot);
     });
+  }
+}
+
+// ---- the wire sensor (docs/wire.md, "Live operation") ----
+
+// This host's addresses as the wire sensor needs them: every address on an interface of the daemon's
+// network namespace, sorted. A reply counts only when it leaves from one of them.
+std::vector<core::Address> current_host_addresses(std::string& error) {
+  std::vector<core::Address> out;
+  for (const auto& p : enforce::host_addresses(error)) {
+    if (p.is_host()) out.push_back(p.address());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+wire::TrackerSettings Daemon::wire_settings(const config::Config& cfg, const std::string& interface) const {
+  wire::TrackerSettings t;
+  t.ports = cfg.ports;
+  t.implicit_tls_ports = cfg.wire.implicit_tls_ports;
+  std::string error;
+  // The loader took these already (same rules as ReplyPatterns): a refusal here cannot happen.
+  if (auto patterns = wire::ReplyPatterns::create(cfg.wire.failure_replies, error)) t.failure_replies = *patterns;
+  t.server_addresses = host_addresses_;
+  t.require_outgoing = true;  // live capture: only what the kernel marks as sent by this host
+  t.max_connections = cfg.wire.max_connections;
+  t.idle_timeout = cfg.wire.idle_timeout;
+  t.hash_seed = random_seed();  // the connection table is keyed by attacker-chosen ports and addresses
+  t.sensor = "wire:" + interface;
+  return t;
+}
+
+// Opens one live capture per [wire] interfaces entry, when [wire] enabled. Accepts a host where each
+// opens; refuses (false, with the interface and the reason logged) a missing interface, a missing
+// CAP_NET_RAW, a libpcap without cooked capture v2: the operator asked for the wire, and running
+// without it would be protection silently missing. Must run before the capabilities are dropped.
+bool Daemon::open_wire(const config::Config& cfg) {
+  if (!cfg.wire.enabled) return true;
+  std::string error;
+  host_addresses_ = current_host_addresses(error);
+  if (!error.empty()) {
+    spdlog::error("not started: wire: {}", error);
+    return false;
+  }
+  last_address_check_ = std::chrono::steady_clock::now();
+  if (std::string check; !wire::ReplyPatterns::create(cfg.wire.failure_replies, check)) {
+    spdlog::error("not started: wire: {}", check);
+    return false;
+  }
+  for (const auto& interface : cfg.wire.interfaces) {
+    wire::LiveCaptureOptions options;
+    options.interface = interface;
+    options.ports = cfg.ports;
+    auto capture = wire::open_live_capture(options, error);
+    if (!capture) {
+      spdlog::error("not started: {}", error);
+      return false;
+    }
+    auto slot = std::make_unique<WireSlot>();
+    slot->daemon = this;
+    slot->interface = interface;
+    slot->name = "wire:" + interface;
+    slot->capture = std::move(capture);
+    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(cfg, interface), *slot);
+    slot->metric = metrics_.sensor(slot->name);
+    slot->watch = std::make_unique<asio::posix::stream_descriptor>(io_, dup(slot->capture->fd()));
+    spdlog::info("source {}: capturing replies on ports {} ({} addresses of this host)", slot->name,
+                 fmt::join(cfg.ports, ","), host_addresses_.size());
+    wire_slots_.push_back(std::move(slot));
+  }
+  // The wire alone sees no implicit-TLS port: say so now rather than at the first such connection.
+  if (slots_.empty()) {
+    for (const auto port : cfg.wire.implicit_tls_ports) {
+      warnings_.push_back(fmt::format(
+          "port {} is TLS-only and the wire sensor is the only sensor: failed logins on it are not seen; "
+          "add a log source (journald or the mail log)", port));
+      spdlog::warn("{}", warnings_.back());
+    }
+  }
+  for (auto& slot : wire_slots_) arm_wire(*slot);
+  return true;
+}
+
+void Daemon::arm_wire(WireSlot& slot) {
+  if (!slot.watch || slot.stopped) return;
+  slot.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &slot](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    drain_wire(slot);
+    arm_wire(slot);
+  });
+}
+
+// Hands up to kWireBudget captured frames to the sensor, then the bans they made to the kernel at
+// once: the latency that matters is the failure reply leaving -> the address in the kernel set
+// (bench/wire-latency). A full budget is continued from the loop, after the others had their turn.
+void Daemon::drain_wire(WireSlot& slot) {
+  if (slot.stopped) return;
+  batch_read_at_ = std::chrono::steady_clock::now();
+  const wire::PacketReadResult result = slot.capture->read(*slot.sensor, kWireBudget);
+  flush_firewall();
+  if (!result.error.empty()) {
+    ++slot.read_errors;
+    // A failed read is retried at the next readiness; only the first few are logged.
+    if (slot.read_errors <= 3) spdlog::error("source {}: {}", slot.name, result.error);
+  }
+  if (result.finished) {
+    slot.stopped = true;
+    const std::string message = fmt::format("source {}: the capture ended ({}); restart strikeout to capture again",
+                                            slot.name, result.error.empty() ? "its interface went away" : result.error);
+    spdlog::error("{}", message);
+    warnings_.push_back(message);
+    return;
+  }
+  if (result.more && !slot.draining) {
+    slot.draining = true;
+    asio::post(io_, [this, &slot] {
+      slot.draining = false;
+      if (!stopping_) drain_wire(slot);
+    });
+  }
+}
+
+// On the tick: idle connections leave the table even while the capture is quiet; kernel drops are
+// said (a failure in a dropped frame was not seen); and when this host's addresses changed, the
+// sensors start again with the new list (connections in flight are followed anew: a reply on one of
+// them counts again once its client has acknowledged bytes we sent).
+void Daemon::check_wire(core::Time t) {
+  if (wire_slots_.empty()) return;
+  for (auto& slot : wire_slots_) {
+    slot->sensor->expire(t);
+    const std::uint64_t dropped = slot->capture->stats().dropped;
+    if (dropped > slot->dropped_reported) {
+      spdlog::warn("source {}: the kernel dropped {} captured frames (capture buffer full); failures in them "
+                   "were not seen", slot->name, dropped - slot->dropped_reported);
+      slot->dropped_reported = dropped;
+    }
+  }
+  const auto steady = std::chrono::steady_clock::now();
+  if (steady - last_address_check_ < kAddressCheckInterval) return;
+  last_address_check_ = steady;
+  std::string error;
+  auto addresses = current_host_addresses(error);
+  if (!error.empty() || addresses == host_addresses_) return;
+  spdlog::info("wire: this host's addresses changed ({} now); the wire sensors follow connections anew",
+               addresses.size());
+  host_addresses_ = std::move(addresses);
+  for (auto& slot : wire_slots_) {
+    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(*cfg_, slot->interface), *slot);
   }
 }
 
@@ -608,6 +820,7 @@ void Daemon::on_tick() {
   for (auto& slot : slots_) {
     if (slot->source->wake_within()) drain_source(*slot);
   }
+  check_wire(t);
   commit_positions(false);
   sample_rates();
   sd_notify(0, "WATCHDOG=1");
@@ -643,6 +856,11 @@ bool Daemon::reload() {
   if (fresh->ports != cfg_->ports || fresh->enforce.table != cfg_->enforce.table) {
     spdlog::warn("reload: protected ports and the table name take effect at the next restart");
   }
+  if (fresh->wire != cfg_->wire) {
+    // The captures were opened with privileges the daemon no longer has (and CAP_NET_RAW is kept
+    // only when the wire ran at start): they stay as they are until the next restart.
+    spdlog::warn("reload: [wire] settings take effect at the next restart; the running captures keep the old ones");
+  }
   *cfg_ = std::move(*fresh);
   formatter_ = std::make_unique<report::DecisionFormatter>(engine_->policy());
   flush_firewall();
@@ -667,6 +885,9 @@ void Daemon::stop() {
   decoy_.reset();  // stops the decoy's workers
   store_timer_.cancel();
   for (auto& slot : slots_) {
+    if (slot->watch) slot->watch->cancel();
+  }
+  for (auto& slot : wire_slots_) {
     if (slot->watch) slot->watch->cancel();
   }
   if (firewall_watch_) firewall_watch_->cancel();
@@ -748,6 +969,7 @@ int Daemon::run() {
   decoy_ = std::move(std::get<0>(decoy_link));
   if (!start_firewall(*cfg_)) return 1;
   if (!open_sources(*cfg_)) return 1;
+  if (!open_wire(*cfg_)) return 1;
   // Lines after the saved positions are read again first: the bans they make again are then the
   // engine's own, and only what is left in the kernel beyond them is taken over (docs/state.md).
   for (auto& slot : slots_) {
@@ -764,8 +986,9 @@ int Daemon::run() {
   }
   if (!start_control_and_metrics()) return 1;
   // Everything that needs root is open: keep only what nftables needs (docs/cli.md, "Running as a
-  // service"). The wire sensor is not run by this daemon yet, so CAP_NET_RAW is not kept.
-  for (const auto& problem : drop_privileges(false)) spdlog::info("privileges: {}", problem);
+  // service"), and CAP_NET_RAW while a wire capture runs (its packet socket is open already, but
+  // libpcap re-binds it when an interface goes down and comes back).
+  for (const auto& problem : drop_privileges(!wire_slots_.empty())) spdlog::info("privileges: {}", problem);
 
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -786,7 +1009,7 @@ int Daemon::run() {
   arm_store_timer();
 
   spdlog::info("strikeout started: {} rules, {} sources, protecting ports {}", cfg_->policy.rules.size(),
-               slots_.size(), fmt::join(cfg_->ports, ","));
+               slots_.size() + wire_slots_.size(), fmt::join(cfg_->ports, ","));
   sd_notify(0, "READY=1");
   io_.run();
   return 0;
@@ -960,6 +1183,44 @@ nlohmann::json prefixes_json(const std::vector<core::Prefix>& list) {
   return j;
 }
 
+// One live capture in `status` (docs/wire.md, "Live operation"): the fields every sensor has (`lines`
+// are its captured frames, so `strikeout status` prints them as for a log) and the capture's own.
+// `health`: "capturing", "dropping" (the kernel dropped frames: failures in them were not seen) or
+// "stopped" (the capture ended; a restart is needed).
+nlohmann::json wire_status(const WireSlot& slot) {
+  const auto& c = slot.capture->stats();
+  const auto& d = slot.sensor->decode_stats();
+  const auto& w = slot.sensor->stats();
+  nlohmann::json s = nlohmann::json::object();
+  s["name"] = slot.name;
+  s["kind"] = "wire";
+  s["interface"] = slot.interface;
+  s["health"] = slot.stopped ? "stopped" : c.dropped > 0 ? "dropping" : "capturing";
+  s["lines"] = c.packets;
+  s["events"] = slot.events;
+  s["unrecognised"] = d.malformed + d.truncated;
+  s["errors"] = slot.read_errors + c.dropped;
+  s["lines_per_second"] = slot.packets_per_second;
+  s["last_event"] = slot.last_event == core::Time{} ? nlohmann::json(nullptr)
+                                                    : nlohmann::json(core::format_rfc3339(slot.last_event));
+  s["packets"] = c.packets;
+  s["bytes"] = c.bytes;
+  s["dropped"] = c.dropped;
+  s["truncated"] = c.truncated;
+  s["failures"] = w.failures;
+  s["successes"] = w.successes;
+  s["usernames"] = w.usernames;
+  s["unverified_replies"] = w.unverified_replies;
+  s["received_replies"] = w.received_replies;
+  s["foreign_replies"] = w.foreign_replies;
+  s["connections_active"] = w.active;
+  s["connections_evicted"] = w.evicted;
+  s["gaps"] = w.gaps;
+  s["starttls_sessions"] = w.starttls_sessions;
+  s["implicit_tls_connections"] = w.implicit_tls_connections;
+  return s;
+}
+
 // A ban made through the CLI without --for lasts this long.
 constexpr auto kDefaultOperatorBan = std::chrono::hours(24);
 
@@ -1003,10 +1264,6 @@ bool Daemon::start_control_and_metrics() {
     metrics_server_ = std::move(std::get<0>(server));
     spdlog::info("metrics on http://{}/metrics", cfg_->metrics.listen->to_string());
   }
-  if (std::find(cfg_->ports.begin(), cfg_->ports.end(), 465) != cfg_->ports.end()) {
-    warnings_.push_back(
-        "port 465 is TLS-only: the wire sensor cannot read its replies; its failures are counted from the logs");
-  }
   return true;
 }
 
@@ -1018,12 +1275,22 @@ void Daemon::sample_rates() {
     slot->lines_per_second = static_cast<double>(slot->lines - slot->lines_at_sample) / span.count();
     slot->lines_at_sample = slot->lines;
   }
+  for (auto& slot : wire_slots_) {
+    const std::uint64_t packets = slot->capture->stats().packets;
+    slot->packets_per_second = static_cast<double>(packets - slot->packets_at_sample) / span.count();
+    slot->packets_at_sample = packets;
+  }
   last_rate_sample_ = t;
 }
 
 std::string Daemon::render_metrics() {
   std::vector<metrics::SensorCounters> sensors;
   for (const auto& slot : slots_) sensors.push_back({slot->name, slot->lines, slot->unparsed, slot->errors});
+  // A capture's "lines" are its captured frames; its errors, failed reads and kernel drops.
+  for (const auto& slot : wire_slots_) {
+    const auto& c = slot->capture->stats();
+    sensors.push_back({slot->name, c.packets, 0, slot->read_errors + c.dropped});
+  }
   metrics::DaemonGauges g;
   g.start_time_seconds = static_cast<double>(core::to_micros(started_)) / 1e6;
   g.kernel_batch_errors = firewall_failures_;
@@ -1037,7 +1304,7 @@ std::string Daemon::render_metrics() {
   return metrics_.render(engine_->stats(), sensors, g);
 }
 
-void Daemon::publish_event(const SourceSlot& slot, const core::Event& event) {
+void Daemon::publish_event(const SensorInfo& slot, const core::Event& event) {
   nlohmann::json j = nlohmann::json::object();
   std::string text;
   switch (event.kind) {
@@ -1119,8 +1386,10 @@ control::Reply Daemon::status() {
     s["lines_per_second"] = slot->lines_per_second;
     s["last_event"] = slot->last_event == core::Time{} ? nlohmann::json(nullptr)
                                                        : nlohmann::json(core::format_rfc3339(slot->last_event));
+    s["kind"] = "log";
     sensors.push_back(std::move(s));
   }
+  for (const auto& slot : wire_slots_) sensors.push_back(wire_status(*slot));
   j["sensors"] = std::move(sensors);
   const auto& st = engine_->stats();
   j["engine"] = {{"tracked_keys", st.tracked_keys},       {"memory_bytes", st.memory_bytes},
