@@ -156,10 +156,18 @@ void split_tag_at(std::string_view tag, std::size_t open, std::string_view& prog
   program = tag.substr(0, open);
   if (open >= tag.size()) return;
   const char close = tag[open] == '[' ? ']' : tag[open] == '(' ? ')' : '>';
-  const auto end = find_char(tag, close, open + 1);
-  if (end == npos) return;
-  if (const auto v = whole_number(tag.substr(open + 1, end - open - 1), 10); v && *v <= 0xffffffffU) {
-    pid = static_cast<std::uint32_t>(*v);
+  // The pid is 1..10 digits directly followed by the first `close`: the digits are read as they
+  // are scanned (a non-digit before `close`, or no `close`, means no pid).
+  std::uint64_t v = 0;
+  std::size_t i = open + 1;
+  const std::size_t limit = std::min(tag.size(), open + 12);
+  while (i < limit && is_digit(tag[i])) {
+    v = v * 10 + static_cast<std::uint64_t>(tag[i] - '0');
+    ++i;
+  }
+  const std::size_t digits = i - open - 1;
+  if (i < tag.size() && tag[i] == close && digits >= 1 && digits <= 10 && v <= 0xffffffffU) {
+    pid = static_cast<std::uint32_t>(v);
   }
 }
 

@@ -102,6 +102,23 @@ constexpr std::size_t kJsonFixedBound = 512;
 }  // namespace
 
 char* DecisionFormatter::FastTime::write(char* p, core::Time t) const {
+  if (t == last && last_size > 0) {  // decisions come in bursts with one time
+    std::memcpy(p, last_text, last_size);
+    return p + last_size;
+  }
+  char* const start = p;
+  p = format(p, t);
+  last = t;
+  last_size = static_cast<std::size_t>(p - start);
+  if (last_size > sizeof last_text) {
+    last_size = 0;  // an odd year: not remembered
+  } else {
+    std::memcpy(last_text, start, last_size);
+  }
+  return p;
+}
+
+char* DecisionFormatter::FastTime::format(char* p, core::Time t) const {
   const std::int64_t us = core::to_micros(t);
   std::int64_t secs = us / 1'000'000;
   std::int64_t frac = us % 1'000'000;

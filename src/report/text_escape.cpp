@@ -96,6 +96,17 @@ char* write_json_escaped(char* p, std::string_view text) {
       p += 8;
       i += 8;
     }
+    if (i + 8 > n && n >= 8 && i < n) {
+      // Fewer than 8 bytes left of a string of at least 8: test the last 8 bytes as one word (some
+      // already copied); if they are all plain, the rest is copied in one go and we are done.
+      std::uint64_t word = 0;
+      std::memcpy(&word, s + n - 8, 8);
+      if (plain_json_word(word)) {
+        std::memcpy(p, s + i, n - i);
+        p += n - i;
+        break;
+      }
+    }
     while (i < n && plain_json(static_cast<std::uint8_t>(s[i]))) *p++ = s[i++];
     if (i == n) break;
     const auto c = static_cast<std::uint8_t>(s[i]);

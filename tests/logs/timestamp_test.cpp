@@ -235,5 +235,20 @@ TEST(HeaderCache, SameFieldsAsWithoutTheCache) {
   }
 }
 
+TEST(SplitTag, PidIsOneToTenDigitsBeforeTheClosingBracket) {
+  const std::vector<std::pair<std::string, std::uint32_t>> cases = {
+      {"p[12]", 12},          {"p[12", 0},           {"p[1a]", 0},          {"p[]", 0},
+      {"p[4294967295]", 4294967295U}, {"p[4294967296]", 0}, {"p[00000000001]", 0}, {"p[0000000001]", 1},
+      {"p(5)x", 5},           {"p<7>", 7},           {"p[1)", 0},           {"p[1]]", 1},
+      {"p", 0},               {"[3]", 3},            {"p[ 3]", 0},          {"p(12]", 0}};
+  for (const auto& [tag, pid] : cases) {
+    std::string_view program;
+    std::uint32_t got = 99;
+    detail::split_tag(tag, program, got);
+    EXPECT_EQ(got, pid) << tag;
+    EXPECT_EQ(program, tag.substr(0, tag.find_first_of("[(<"))) << tag;
+  }
+}
+
 }  // namespace
 }  // namespace strikeout::logs
