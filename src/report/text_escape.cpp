@@ -102,7 +102,8 @@ char* write_json_escaped(char* p, std::string_view text) {
       std::uint64_t word = 0;
       std::memcpy(&word, s + n - 8, 8);
       if (plain_json_word(word)) {
-        std::memcpy(p, s + i, n - i);
+        // Stored whole, over the bytes before i that were copied as they are (the same bytes).
+        std::memcpy(p - (i - (n - 8)), &word, 8);
         p += n - i;
         break;
       }
