@@ -661,6 +661,7 @@ bool Daemon::open_wire(const config::Config& cfg) {
   // The wire alone sees no implicit-TLS port: say so now rather than at the first such connection.
   if (slots_.empty()) {
     for (const auto port : cfg.wire.implicit_tls_ports) {
+      if (std::find(cfg.ports.begin(), cfg.ports.end(), port) == cfg.ports.end()) continue;  // not captured
       warnings_.push_back(fmt::format(
           "port {} is TLS-only and the wire sensor is the only sensor: failed logins on it are not seen; "
           "add a log source (journald or the mail log)", port));

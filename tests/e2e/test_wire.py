@@ -1,0 +1,215 @@
+"""strikeout protecting a real Postfix + Dovecot from the WIRE ALONE (issue 5, "Done when").
+
+The daemon runs in the server's namespace with no log source at all: its only sensor is the wire
+sensor ([wire] enabled, capturing on `any` there), which sees Postfix's `535` replies leave for the
+attacker and bans it. Plaintext AUTH on 587 (`smtpd_tls_auth_only = no`), so the replies are readable.
+
+The race is tighter than with logs: Dovecot logs a failure before its delay, but the `535` is the
+wire's first sign, and it reaches the attacker as it reaches the sensor. The ban must be in the kernel
+before the attacker's next guess is: hydra's AUTH LOGIN needs two more round trips through Postfix and
+Dovecot before a password reaches Dovecot, the one-connection attacker one or two.
+
+What the wire counts, and so what these tests count: the failed logins the server ANSWERED as failed
+(`535`), in Postfix's own log ("SASL ... authentication failed" other than "Connection lost to
+authentication server"). Dovecot's penalty delay grows per address (2, 4, 8, 15 s) and Postfix gives
+up on Dovecot after 10 s: such a guess is judged (and logged) by Dovecot, but Postfix answers it `454
+4.7.0 Temporary authentication failure`, which tells the attacker nothing, right or wrong, and is no
+proof of a wrong password (the same reply comes when Dovecot is down), so the wire does not count it.
+Dovecot's count may then exceed Postfix's by those 454s, and the tests check that it does by no more.
+A log source beside the wire counts them (Dovecot logs before its delay): docs/wire.md.
+
+The verdicts come from the mail server's own logs (what reached it) and the kernel sets, never from the
+daemon's word alone. Skipped, with the reason, without root, the e2e packages or `strikeout daemon`.
+"""
+
+import subprocess
+import unittest
+
+import strikeout_daemon
+import testbed
+from strikeout_daemon import ALLOWLISTED, TABLE, Daemon
+from testbed import Testbed, wait_until
+
+THRESHOLD = 3  # the auth-failures rule: 3 failures within 20 minutes ban the address
+
+
+def passwords(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}-{i:02d}" for i in range(n)]
+
+
+def wire_only_config(bed: Testbed) -> str:
+    """The e2e rules (3 failures in 20 minutes by address; one username failing from 5 addresses within
+    an hour) with the wire sensor as the ONLY sensor: no [[source]] at all."""
+    state = bed.dir / "strikeout"
+    return f"""\
+# strikeout e2e wire-only configuration, written by tests/e2e/test_wire.py for testbed {bed.run_id}.
+[protect]
+ports = [25, 587]
+
+[allow]
+networks = ["127.0.0.0/8", "{ALLOWLISTED}"]
+host_addresses = true
+
+[[rule]]
+name = "auth-failures"
+on = "auth-failure"
+key = "address"
+hits = {THRESHOLD}
+within = "20m"
+action = "ban"
+ban = "20m"
+ban_factor = 2.0
+ban_max = "1w"
+forget_after = "1d"
+extend_on_retry = true
+
+[[rule]]
+name = "username-campaign"
+on = "auth-failure"
+key = "username"
+distinct = "address"
+hits = 5
+within = "1h"
+action = "ban"
+ban = "1h"
+
+[wire]
+enabled = true
+interfaces = ["any"]
+failure_replies = ["535"]
+
+[enforce]
+table = "{TABLE}"
+reject = "reset"
+rate_limit = false
+
+[state]
+path = "{state / 'state.db'}"
+
+[control]
+socket = "{state / 'control.sock'}"
+
+[metrics]
+listen = "off"
+"""
+
+
+class WireDaemon(Daemon):
+    """strikeout_daemon.Daemon with the wire-only configuration; ready once its capture runs."""
+
+    def __init__(self, bed: Testbed):
+        super().__init__(bed)
+        self.config_path.write_text(wire_only_config(bed))
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        before = self._log_text().count("capturing replies")
+        with open(self.log, "a") as err:
+            self.process = subprocess.Popen(
+                ["ip", "netns", "exec", self.bed.server_ns, str(self.program), "daemon", "--config",
+                 str(self.config_path)], stdout=subprocess.DEVNULL, stderr=err)
+
+        def ready():
+            if self.process.poll() is not None:
+                raise testbed.TestbedError(f"strikeout daemon exited {self.process.returncode} at start:\n"
+                                           f"{self.bed.tail(self.log)}")
+            return (self._log_text().count("capturing replies") > before
+                    and "strikeout started" in self._log_text()
+                    and self.bed.nft_json("list", "table", "inet", TABLE))
+        wait_until("strikeout daemon to start (its table and `source wire:any: capturing replies`)", ready, 30)
+
+    def status(self) -> dict:
+        """`strikeout status --json` through the control socket, parsed."""
+        import json
+        p = subprocess.run([str(self.program), "status", "--json", "--socket",
+                            str(self.bed.dir / "strikeout" / "control.sock")],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            raise testbed.TestbedError(f"strikeout status exited {p.returncode}: {p.stderr.strip()}")
+        return json.loads(p.stdout)
+
+
+class WireAloneStopsAttackers(unittest.TestCase):
+    """hydra and the one-connection attacker at once, each from its own address with its own username,
+    against a server whose only protection is the wire sensor."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = strikeout_daemon.missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.bed = Testbed(cls.__name__)
+        cls.bed.__enter__()
+        try:
+            cls.daemon = WireDaemon(cls.bed)
+            cls.daemon.start()
+            bed = cls.bed
+            cls.one_connection_source = bed.add_attacker_addresses(1)[0]
+            cls.hydra_run, cls.one_connection = testbed.concurrently(
+                lambda: bed.hydra(passwords("hydra", 12), user="alice", timeout_s=240),
+                lambda: bed.guess_on_one_connection(cls.one_connection_source, passwords("one", 8),
+                                                    user="postmaster"),
+            )
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if getattr(cls, "daemon", None):
+                cls.daemon.stop(check=False)
+        finally:
+            cls.bed.__exit__(None, None, None)
+
+    def why(self) -> str:
+        return self.bed.diagnostics()
+
+    def assert_threshold_answered(self, failures: testbed.Failures) -> None:
+        """Exactly THRESHOLD failed logins answered with 535, and any further guess Dovecot judged was
+        answered 454 (Postfix's timeout), never 535."""
+        self.assertEqual(failures.postfix, THRESHOLD, self.why())
+        self.assertLessEqual(failures.dovecot, failures.postfix + failures.lost, self.why())
+
+    def test_hydra_gets_at_most_the_threshold_through(self):
+        self.daemon.wait_banned(self.bed.attacker)
+        failures = self.bed.failed_logins(self.bed.attacker)
+        print(f"hydra with 12 passwords, wire alone: the server saw {failures}")
+        self.assert_threshold_answered(failures)
+        self.assertIsNone(self.bed.greeting(self.bed.attacker), self.why())
+
+    def test_one_connection_is_cut_after_the_ban(self):
+        r = self.one_connection
+        failures = self.bed.failed_logins(self.one_connection_source)
+        print(f"one connection, 8 passwords, wire alone: {r.replied} replies {r.codes}, cut: {r.cut_reason!r}; "
+              f"the server saw {failures}")
+        self.assertTrue(r.connected, r.cut_reason)
+        self.assertTrue(r.cut, f"the connection was never cut: {r}\n{self.why()}")
+        self.assert_threshold_answered(failures)
+        # The client itself got THRESHOLD 535s, and no reply at all after the last of them: the ban
+        # that followed the third one on the wire cut the session.
+        self.assertEqual(r.codes.count(535), THRESHOLD, r)
+        self.assertEqual(r.codes[-1], 535, r)
+        self.assertIn(self.one_connection_source, self.daemon.banned())
+
+    def test_the_wire_was_the_only_sensor_and_read_the_usernames(self):
+        self.daemon.wait_banned(self.bed.attacker)
+        status = self.daemon.status()
+        sensors = {s["name"]: s for s in status["sensors"]}
+        self.assertEqual(list(sensors), ["wire:any"], status)
+        wire = sensors["wire:any"]
+        print(f"status of wire:any: {wire}")
+        self.assertEqual(wire["kind"], "wire")
+        self.assertEqual(wire["health"], "capturing")
+        # 3 failures from each attacker were seen and counted, none of them from the server's own probe.
+        self.assertGreaterEqual(wire["failures"], 2 * THRESHOLD, wire)
+        self.assertEqual(wire["received_replies"], 0, wire)
+        # The usernames came from the attackers' plaintext AUTH, read on the wire.
+        self.assertTrue(self.daemon.log_lines('SRC=10.203.0.2 rule=auth-failures user="alice"'),
+                        self.daemon.log_lines("SMTP_AUTH"))
+        self.assertTrue(self.daemon.log_lines(f'SRC={self.one_connection_source} rule=auth-failures user="postmaster"'),
+                        self.daemon.log_lines("SMTP_AUTH"))
+
+
+if __name__ == "__main__":
+    unittest.main()
