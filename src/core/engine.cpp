@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -138,6 +139,7 @@ struct RuleState {
   std::unique_ptr<AddressTable> table;  // address and prefix rules with hits > 1
   CampaignMap campaigns;                // username rules
   std::string reason;                   // "3 auth-failure within 20m"
+  std::string within_text;              // format_duration(rule.within): "1h"
 };
 
 struct BanState {
@@ -203,6 +205,7 @@ struct Engine::Impl {
                std::string_view why, DecisionSink& sink);
   void add_ban_length(const Prefix& p, int delta) {
     ban_lengths[(p.is_v4() ? 0U : 129U) + p.length()] += delta;
+    last_ban = nullptr;  // every ban added or removed passes here: the memo may be stale
   }
 
   // Memory
@@ -232,10 +235,16 @@ struct Engine::Impl {
   std::size_t dedup_after_sweep = 0;
   std::uint64_t events_since_sweep = 0;  // events counted since the last sweep (amortises its cost)
   Time next_dedup_sweep{};
+  Time next_history_sweep{};  // sweep() walks the offence history from then on
   std::uint64_t evict_batch = 1;
   std::vector<std::int64_t> times;  // scratch for one window, sized for the largest rule
   std::string reason_buf;
   Decision scratch;
+  // The host ban covering the address looked up last (covering_ban): a banned attacker's events
+  // come in runs, and a host ban is the most specific answer there is. Dropped whenever a ban is
+  // added or removed (add_ban_length), so it never outlives its ban.
+  Address last_ban_address{};
+  BanState* last_ban = nullptr;
 };
 
 Engine::Impl::Impl(Policy p)
@@ -265,6 +274,7 @@ Engine::Impl::Impl(Policy p)
       rs.table = std::make_unique<AddressTable>(kOffsetsAt + 4 * (rs.slots - 1),
                                                 policy.limits.hash_seed + i);
     }
+    rs.within_text = format_duration(rs.rule.within);
     rs.reason = std::to_string(rs.hits) + " " + std::string(to_string(rs.rule.on)) + " within " +
                 format_duration(within);
     most_slots = std::max<std::size_t>(most_slots, rs.slots + 1);
@@ -338,6 +348,10 @@ void Engine::Impl::sweep() {
   dedup.sweep(now);
   dedup_after_sweep = dedup.addresses();
   next_dedup_sweep = now + dedup.retention();
+  // Forgotten offence histories are only memory (start_ban checks forget_after itself), and the
+  // history outlives the windows by hours: walking it every 15 minutes of event time is enough.
+  if (now < next_history_sweep) return;
+  next_history_sweep = now + std::max<Duration>(sweep_interval, std::chrono::minutes(15));
   for (auto it = history.begin(); it != history.end();) {
     if (now > it->second.last_end + it->second.forget_after && !bans.contains(it->first)) {
       it = history.erase(it);
@@ -463,6 +477,28 @@ void Engine::Impl::make_room() {
 
 // ---- decisions ------------------------------------------------------------------------------
 
+namespace {
+// Copies `text` into `out`, whose capacity is kept: clear() then append() is the short path (no
+// aliasing checks); the decision's strings never alias their sources.
+void set_text(std::string& out, std::string_view text) {
+  out.clear();
+  out.append(text.data(), text.size());
+}
+
+// "retry while banned (auth-failure) extends the ban", built once per event kind: a replayed
+// attack re-tags its bans on most of its events.
+const std::string& retag_reason(EventKind kind) {
+  static const std::array<std::string, 3> reasons = [] {
+    std::array<std::string, 3> r;
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      r[k] = "retry while banned (" + std::string(to_string(static_cast<EventKind>(k))) + ") extends the ban";
+    }
+    return r;
+  }();
+  return reasons[static_cast<std::size_t>(kind)];
+}
+}  // namespace
+
 // The engine's one Decision, refilled for each emission: its strings keep their capacity, so
 // emitting a strike allocates nothing once they have grown.
 Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target,
@@ -471,7 +507,7 @@ Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target
   d.kind = kind;
   d.time = time;
   d.target = target;
-  d.rule.assign(rule);
+  set_text(d.rule, rule);
   d.action = RuleAction::Ban;
   d.count = 0;
   d.threshold = 0;
@@ -492,9 +528,9 @@ void Engine::Impl::emit_strike(RuleState& rs, const Event& e, const Prefix& targ
   d.action = rs.rule.action;
   d.count = k;
   d.threshold = rs.hits;
-  d.user.assign(user.substr(0, detail::kMaxUsernameBytes));
-  d.reason.assign(reason);
-  d.sensor.assign(e.sensor);
+  set_text(d.user, user.substr(0, detail::kMaxUsernameBytes));
+  set_text(d.reason, reason);
+  set_text(d.sensor, e.sensor);
   d.reporter = e.reporter;
   ++stats.strikes_total;
   sink.on_decision(d);
@@ -511,13 +547,20 @@ const AllowedNet* Engine::Impl::allowlisted_in(const Prefix& p) const {
 
 BanState* Engine::Impl::covering_ban(const Address& a) {
   if (bans.empty()) return nullptr;
+  if (last_ban != nullptr && last_ban_address == a) return last_ban;
   const bool v4 = a.is_v4();
   const unsigned max = v4 ? 32U : 128U;
   const std::size_t first = v4 ? 0U : 129U;
   for (unsigned len = max + 1; len-- > 0;) {  // most specific first
     if (ban_lengths[first + len] == 0) continue;
     auto it = bans.find(Prefix{a, len});
-    if (it != bans.end()) return &it->second;
+    if (it != bans.end()) {
+      if (len == max) {
+        last_ban_address = a;
+        last_ban = &it->second;
+      }
+      return &it->second;
+    }
   }
   return nullptr;
 }
@@ -574,9 +617,9 @@ bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e
   d.threshold = rs.hits;
   d.until = b.info.until;
   d.offence = offence;
-  d.user.assign(user.substr(0, detail::kMaxUsernameBytes));
-  d.reason.assign(b.info.reason);
-  d.sensor.assign(e.sensor);
+  set_text(d.user, user.substr(0, detail::kMaxUsernameBytes));
+  set_text(d.reason, b.info.reason);
+  set_text(d.sensor, e.sensor);
   d.reporter = e.reporter;
   expiries.push(Expiry{b.info.until, target});
   bans.emplace(target, std::move(b));
@@ -621,11 +664,15 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
   d.until = until;
   d.offence = ban.info.offence;
   d.extended = true;
-  d.user.assign(e.user.substr(0, detail::kMaxUsernameBytes));
-  d.reason.assign("retry while banned (");
-  d.reason += to_string(e.kind);
-  d.reason += ") extends the ban";
-  d.sensor.assign(e.sensor);
+  set_text(d.user, e.user.substr(0, detail::kMaxUsernameBytes));
+  if (static_cast<std::size_t>(e.kind) < 3) {
+    set_text(d.reason, retag_reason(e.kind));
+  } else {
+    d.reason.assign("retry while banned (");
+    d.reason += to_string(e.kind);
+    d.reason += ") extends the ban";
+  }
+  set_text(d.sensor, e.sensor);
   d.reporter = e.reporter;
   sink.on_decision(d);
 }
@@ -758,10 +805,14 @@ void Engine::Impl::count_campaign(RuleState& rs, const Event& e, DecisionSink& s
   c.last_us = std::max(c.last_us, t);
 
   auto reason = [&](std::uint32_t k) -> const std::string& {
+    // Built in place (no temporaries): a campaign strike is written for most failures of a pool.
     reason_buf.assign("campaign on user ");
     append_quoted(reason_buf, c.display);
-    reason_buf += ": " + std::to_string(k) + " distinct sources within " +
-                  format_duration(rs.rule.within);
+    reason_buf += ": ";
+    char digits[16];
+    reason_buf.append(digits, std::to_chars(digits, digits + sizeof digits, k).ptr);
+    reason_buf += " distinct sources within ";
+    reason_buf += rs.within_text;
     return reason_buf;
   };
 
