@@ -39,13 +39,10 @@ void set_event(Event& out, EventKind kind, const core::Address& address, Reporte
 // and removes it. NAME is a verified hostname or "unknown": Postfix never writes '[' or ' ' in it, so
 // the first '[' opens the address the server wrote.
 bool postfix_namaddr(std::string_view& s, core::Address& addr, std::uint16_t& port) {
-  std::size_t open = 0;
-  while (open < s.size() && s[open] != '[') {
-    if (s[open] == ' ') return false;
-    ++open;
-  }
-  if (open == 0 || open == s.size()) return false;
-  const auto close = find_char(s, ']', open + 1);
+  // Host names run to 60 bytes ("mail-ej116-f7.outbound.protection.outlook.com"): 8 at a time.
+  const std::size_t open = find_first_of_chars<'[', ' '>(s);
+  if (open == 0 || open == npos || s[open] != '[') return false;
+  const auto close = find_first_of_chars<']'>(s, open + 1);
   if (close == npos) return false;
   const auto a = parse_address(s.substr(open + 1, close - open - 1));
   if (!a) return false;

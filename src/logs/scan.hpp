@@ -62,6 +62,56 @@ inline std::optional<std::uint16_t> port_number(std::string_view s) {
   return static_cast<std::uint16_t>(*v);
 }
 
+// The common IPv6 forms, without inet_pton: 1..4 hex digits per group, groups separated by ':',
+// at most one "::" standing for at least one zero group. Returns false for anything else (an
+// embedded IPv4 tail, a lone leading or trailing ':', too many groups, ...), which the caller then
+// hands to core::Address::parse: so whatever this accepts, inet_pton accepts with the same bytes.
+inline bool parse_plain_ipv6(std::string_view s, core::Address& out) {
+  std::uint16_t groups[8] = {};
+  int n = 0;
+  int gap = -1;  // index in `groups` where the "::" stands
+  std::size_t i = 0;
+  const std::size_t size = s.size();
+  if (size >= 2 && s[0] == ':' && s[1] == ':') {
+    gap = 0;
+    i = 2;
+  } else if (size == 0 || s[0] == ':') {
+    return false;
+  }
+  while (i < size) {
+    unsigned v = 0;
+    const std::size_t start = i;
+    while (i < size && i - start < 5 && is_hex(s[i])) {
+      const char c = s[i];
+      v = v * 16 + static_cast<unsigned>(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+      ++i;
+    }
+    const std::size_t len = i - start;
+    if (len == 0 || len > 4 || n == 8) return false;
+    groups[n++] = static_cast<std::uint16_t>(v);
+    if (i == size) break;
+    if (s[i] != ':') return false;
+    ++i;
+    if (i < size && s[i] == ':') {
+      if (gap >= 0) return false;
+      gap = n;
+      ++i;
+    } else if (i == size) {
+      return false;  // a lone trailing ':'
+    }
+  }
+  if (gap < 0 ? n != 8 : n > 7) return false;
+  core::Address::Bytes b{};
+  const int after = gap < 0 ? 0 : n - gap;  // groups written after the "::"
+  for (int g = 0; g < n; ++g) {
+    const int at = (gap < 0 || g < gap) ? g : 8 - after + (g - gap);
+    b[static_cast<std::size_t>(2 * at)] = static_cast<std::uint8_t>(groups[g] >> 8);
+    b[static_cast<std::size_t>(2 * at + 1)] = static_cast<std::uint8_t>(groups[g] & 0xff);
+  }
+  out = core::Address::from_bytes(b);
+  return true;
+}
+
 // The fast path for the common case: a dotted quad without leading zeros. Falls back to
 // core::Address::parse (inet_pton) for IPv6, so both give the same answer for every input.
 inline std::optional<core::Address> parse_address(std::string_view s) {
@@ -87,8 +137,14 @@ inline std::optional<core::Address> parse_address(std::string_view s) {
     return core::Address::from_v4(value);
   }
   if (s.size() < 2 || s.size() > 45) return std::nullopt;
+  bool dotted = false;
   for (char c : s) {
     if (!is_address_char(c)) return std::nullopt;
+    dotted = dotted || c == '.';
+  }
+  if (!dotted) {
+    core::Address a;
+    if (parse_plain_ipv6(s, a)) return a;
   }
   return core::Address::parse(s);
 }

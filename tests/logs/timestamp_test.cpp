@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <cstdio>
+#include <random>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "core/time.hpp"
 #include "logs/decoder.hpp"
 #include "logs/header.hpp"
+#include "logs/scan.hpp"
 
 namespace strikeout::logs {
 namespace {
@@ -247,6 +250,51 @@ TEST(SplitTag, PidIsOneToTenDigitsBeforeTheClosingBracket) {
     detail::split_tag(tag, program, got);
     EXPECT_EQ(got, pid) << tag;
     EXPECT_EQ(program, tag.substr(0, tag.find_first_of("[(<"))) << tag;
+  }
+}
+
+// parse_address parses common IPv6 text itself (parse_plain_ipv6) and hands the rest to
+// Address::parse (inet_pton): both must agree on every string, valid or not.
+TEST(ParseAddress, SameAnswerAsAddressParseForAnyAddressText) {
+  auto check = [](const std::string& text) {
+    const auto fast = detail::parse_address(text);
+    const auto full = text.empty() || text.size() > 45 ? std::nullopt : core::Address::parse(text);
+    ASSERT_EQ(fast.has_value(), full.has_value()) << text;
+    if (fast) {
+      EXPECT_EQ(*fast, *full) << text;
+    }
+  };
+  for (const char* text :
+       {"::", "::1", "1::", "1::2", ":1::2", "1::2:", ":::", "1:::2", "1::2::3", "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4::5:6:7:8", "12345::",
+        "0001:0db8::", "ABCD:ef01::1", "2001:db8::", "fe80::1", "::ffff:1.2.3.4", "::ffff:102:304",
+        "1:2:3:4:5:6:7", ":", "1:", ":1", "::0", "0::0", "1.2.3.4", "01.2.3.4", "1::2.3.4.5"}) {
+    check(text);
+  }
+  std::mt19937_64 rng(11);
+  const std::string alphabet = "0123456789abcdefABCDEF::::..";
+  for (int n = 0; n < 300000; ++n) {
+    std::string text;
+    const std::size_t len = 1 + rng() % 40;
+    for (std::size_t i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
+    check(text);
+  }
+  for (int n = 0; n < 100000; ++n) {  // valid addresses, compressed at random
+    std::string text;
+    const int groups = static_cast<int>(rng() % 9);
+    const int gap = groups < 8 ? static_cast<int>(rng() % static_cast<unsigned>(groups + 1)) : -1;
+    for (int g = 0; g < groups; ++g) {
+      if (g == gap) {
+        text += "::";
+      } else if (g > 0) {
+        text += ':';
+      }
+      char buf[8];
+      std::snprintf(buf, sizeof buf, rng() % 2 ? "%x" : "%04X", static_cast<unsigned>(rng() % 65536));
+      text += buf;
+    }
+    if (gap == groups) text += "::";
+    check(text);
   }
 }
 
