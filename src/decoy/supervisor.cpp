@@ -183,6 +183,7 @@ std::string Supervisor::spawn(std::size_t index) {
     // A process full of attackers' connections needs no privilege: it has its sockets already. As
     // root, become nobody (a restart after the daemon dropped CAP_SETUID keeps the daemon's user).
     if (::geteuid() == 0 && ::setgroups(0, nullptr) == 0 && ::setgid(65534) == 0) (void)::setuid(65534);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a change of user clears it: set it again for nobody
     ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     WorkerSetup setup;
     setup.options = &options_;
@@ -219,12 +220,17 @@ std::string Supervisor::spawn(std::size_t index) {
 Supervisor::~Supervisor() {
   if (record_fd_ >= 0 && !workers_.empty())
     write_stats(std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now()));
+  // Closing a worker's channel is what ends it: it stops at the channel's end of file. SIGTERM alone
+  // is not enough: the workers run as nobody, and the daemon has dropped CAP_KILL by now, so its
+  // kill() fails with EPERM and the waitpid() below would wait forever (an e2e test's daemon hung on
+  // SIGTERM that way).
   for (auto& w : workers_) {
+    if (w.channel >= 0) ::close(w.channel);
+    w.channel = -1;
     if (w.pid > 0) ::kill(w.pid, SIGTERM);
   }
   for (auto& w : workers_) {
     if (w.pid > 0) ::waitpid(w.pid, nullptr, 0);
-    if (w.channel >= 0) ::close(w.channel);
   }
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (record_fd_ >= 0) ::close(record_fd_);

@@ -16,6 +16,7 @@ printed with a failure to show why.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -58,13 +59,16 @@ def missing() -> Optional[str]:
     return None
 
 
-def config_text(bed: Testbed, *, auth_ban: str = "20m", allow: tuple[str, ...] = (ALLOWLISTED,)) -> str:
+def config_text(bed: Testbed, *, auth_ban: str = "20m", allow: tuple[str, ...] = (ALLOWLISTED,),
+                rules: Optional[str] = None, extra: str = "") -> str:
     """The test configuration: the default rules (3 failures in 20 minutes; a username failing from 5
     addresses within an hour; 6 connections in 60 s), the testbed's two log files as sources, the kernel
     rate limit, and everything the daemon writes kept under the testbed's run directory. `auth_ban` is
-    the auth-failures rule's first ban (a short one for the expiry test)."""
+    the auth-failures rule's first ban (a short one for the expiry test). `rules` replaces the default
+    `[[rule]]` tables (TOML text); `extra` is appended (more sections, e.g. `[decoy]`)."""
     networks = ", ".join(f'"{n}"' for n in ("127.0.0.0/8", *allow))
     state = bed.dir / "strikeout"
+    rules = default_rules(auth_ban) if rules is None else rules
     return f"""\
 # strikeout e2e test configuration, written by tests/e2e/strikeout_daemon.py for testbed {bed.run_id}.
 [protect]
@@ -74,6 +78,41 @@ ports = [25, 587]
 networks = [{networks}]
 host_addresses = true
 
+{rules}
+[[source]]
+type = "file"
+name = "postfix"
+path = "{bed.postfix_log}"
+format = "postfix"
+
+[[source]]
+type = "file"
+name = "dovecot"
+path = "{bed.dovecot_log}"
+format = "dovecot"
+
+[logs]
+timezone = "local"
+
+[enforce]
+table = "{TABLE}"
+reject = "reset"
+rate_limit = {{ connections = 6, per = "60s" }}
+
+[state]
+path = "{state / 'state.db'}"
+
+[control]
+socket = "{state / 'control.sock'}"
+
+[metrics]
+listen = "off"
+{extra}"""
+
+
+def default_rules(auth_ban: str = "20m") -> str:
+    """The default configuration's three rules, with `auth_ban` as the auth-failures rule's first ban."""
+    return f"""\
 [[rule]]
 name = "connection-rate"
 on = "connect"
@@ -112,35 +151,6 @@ ban = "1h"
 ban_factor = 2.0
 ban_max = "1w"
 forget_after = "1d"
-
-[[source]]
-type = "file"
-name = "postfix"
-path = "{bed.postfix_log}"
-format = "postfix"
-
-[[source]]
-type = "file"
-name = "dovecot"
-path = "{bed.dovecot_log}"
-format = "dovecot"
-
-[logs]
-timezone = "local"
-
-[enforce]
-table = "{TABLE}"
-reject = "reset"
-rate_limit = {{ connections = 6, per = "60s" }}
-
-[state]
-path = "{state / 'state.db'}"
-
-[control]
-socket = "{state / 'control.sock'}"
-
-[metrics]
-listen = "off"
 """
 
 
@@ -189,12 +199,35 @@ class Daemon:
         try:
             code = self.process.wait(20)
         except subprocess.TimeoutExpired:
+            where = self.where_stuck()
             self.process.kill()
             self.process.wait()
-            raise testbed.TestbedError("strikeout daemon did not stop within 20 s of SIGTERM")
+            raise testbed.TestbedError(f"strikeout daemon did not stop within 20 s of SIGTERM; where it was:\n"
+                                       f"{where}\n{self.bed.tail(self.log)}")
         if check and code != 0:
             raise testbed.TestbedError(f"strikeout daemon exited {code} on SIGTERM:\n{self.bed.tail(self.log)}")
         return code
+
+    def where_stuck(self) -> str:
+        """For a daemon that does not stop: each of its threads' state and kernel wait channel, its child
+        processes, and (when gdb is installed) every thread's backtrace."""
+        pid = self.process.pid
+        out = []
+        for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+            try:
+                status = dict(line.split(":\t", 1) for line in (task / "status").read_text().splitlines()
+                              if ":\t" in line)
+                out.append(f"thread {task.name} {status.get('Name', '?').strip()}: "
+                           f"{status.get('State', '?').strip()}, waiting in {(task / 'wchan').read_text()}")
+            except OSError:
+                continue
+        children = testbed.run(["ps", "--ppid", str(pid), "-o", "pid,stat,wchan:32,comm"], check=False)
+        out.append("children:\n" + children.stdout.strip())
+        if shutil.which("gdb"):
+            bt = testbed.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt 12"],
+                             check=False, timeout=60)
+            out.append("\n".join(line for line in bt.stdout.splitlines() if line.startswith(("#", "Thread"))))
+        return "\n".join(out)
 
     def _log_text(self) -> str:
         try:
@@ -208,6 +241,13 @@ class Daemon:
         """Every address or prefix in the table's ban sets now."""
         out: set[str] = set()
         for elements in self.bed.set_elements("inet", TABLE, "ban").values():
+            out |= elements
+        return out
+
+    def tarpitted(self) -> set[str]:
+        """Every address or prefix in the table's tarpit sets now (sent to the decoy, docs/decoy.md)."""
+        out: set[str] = set()
+        for elements in self.bed.set_elements("inet", TABLE, "tarpit").values():
             out |= elements
         return out
 
