@@ -162,6 +162,21 @@ char* DecisionFormatter::FastTime::format(char* p, core::Time t) const {
   return p;
 }
 
+char* DecisionFormatter::EscapedField::write(char* p, std::string_view value) const {
+  for (std::size_t i = 0; i < kEntries; ++i) {
+    // (An unused entry is empty, and so is the text of an empty value.)
+    if (value.size() == raw[i].size() && std::memcmp(value.data(), raw[i].data(), value.size()) == 0) {
+      return put(p, escaped[i]);
+    }
+  }
+  const std::size_t i = next;
+  next = (next + 1) % kEntries;
+  raw[i].assign(value);
+  escaped[i].resize(kMaxJsonEscapedGrowth * value.size());
+  escaped[i].resize(static_cast<std::size_t>(write_json_escaped(escaped[i].data(), value) - escaped[i].data()));
+  return put(p, escaped[i]);
+}
+
 std::size_t DecisionFormatter::json_bound(const core::Decision& d) {
   return kJsonFixedBound + kMaxJsonEscapedGrowth * (d.rule.size() + d.user.size() + d.reason.size() +
                                                      d.sensor.size());
@@ -178,7 +193,9 @@ char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
   p = put(p, ",\"address\":\"");
   p = write_prefix(p, d.target);
   *p++ = '"';
-  p = put_string_field(p, ",\"rule\":\"", d.rule);
+  p = put(p, ",\"rule\":\"");
+  p = rule_field_.write(p, d.rule);
+  *p++ = '"';
   if (d.kind != core::DecisionKind::Unban) {
     p = put(p, ",\"count\":");
     p = put_number(p, d.count);
@@ -200,8 +217,16 @@ char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
                                                     : ",\"rule_action\":\"ban\"");
   }
   if (!d.user.empty()) p = put_string_field(p, ",\"user\":\"", d.user);
-  if (!d.reason.empty()) p = put_string_field(p, ",\"reason\":\"", d.reason);
-  if (!d.sensor.empty()) p = put_string_field(p, ",\"sensor\":\"", d.sensor);
+  if (!d.reason.empty()) {
+    p = put(p, ",\"reason\":\"");
+    p = write_json_escaped(p, d.reason);
+    *p++ = '"';
+  }
+  if (!d.sensor.empty()) {
+    p = put(p, ",\"sensor\":\"");
+    p = sensor_field_.write(p, d.sensor);
+    *p++ = '"';
+  }
   *p++ = '}';
   return p;
 }

@@ -68,7 +68,20 @@ class DecisionFormatter {
     char* format(char* p, core::Time t) const;
   };
 
+  // The JSON text of the last few values of a string field: rule names (a policy has a handful)
+  // and the sensor repeat from one decision to the next, and a compare is cheaper than escaping
+  // again. (Reasons vary too much to pay.)
+  struct EscapedField {
+    static constexpr std::size_t kEntries = 4;
+    mutable std::string raw[kEntries];
+    mutable std::string escaped[kEntries];
+    mutable std::size_t next = 0;  // the entry replaced on a miss
+    char* write(char* p, std::string_view value) const;
+  };
+
   const core::Policy& policy_;
+  EscapedField rule_field_;
+  EscapedField sensor_field_;
   FastTime fast_time_;
   FastTime fast_until_;
   TimeCache time_cache_;
