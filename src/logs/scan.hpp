@@ -9,6 +9,10 @@
 #include <optional>
 #include <string_view>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/address.hpp"
 
 namespace strikeout::logs::detail {
@@ -206,6 +210,16 @@ inline std::size_t find_first_of_chars(std::string_view s, std::size_t from = 0)
   const char* d = s.data();
   const std::size_t n = s.size();
   std::size_t i = from;
+#if defined(__SSE2__)
+  // 16 bytes per step where SSE2 is there (every x86-64): one compare per character sought.
+  for (; i + 16 <= n; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+    __m128i eq = _mm_setzero_si128();
+    ((eq = _mm_or_si128(eq, _mm_cmpeq_epi8(x, _mm_set1_epi8(Cs)))), ...);
+    const int mask = _mm_movemask_epi8(eq);
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
   for (; i + 8 <= n; i += 8) {
     std::uint64_t x = 0;
     std::memcpy(&x, d + i, 8);
