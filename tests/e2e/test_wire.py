@@ -27,7 +27,9 @@ The verdicts come from the mail server's own logs (what reached it) and the kern
 daemon's word alone. Skipped, with the reason, without root, the e2e packages or `strikeout daemon`.
 """
 
+import socket
 import subprocess
+import threading
 import unittest
 
 import strikeout_daemon
@@ -49,7 +51,7 @@ def wire_only_config(bed: Testbed) -> str:
     return f"""\
 # strikeout e2e wire-only configuration, written by tests/e2e/test_wire.py for testbed {bed.run_id}.
 [protect]
-ports = [25, 587]
+ports = [25, 465, 587]
 
 [allow]
 networks = ["127.0.0.0/8", "{ALLOWLISTED}"]
@@ -219,6 +221,38 @@ class WireAloneStopsAttackers(unittest.TestCase):
                         self.daemon.log_lines("SMTP_AUTH"))
         self.assertTrue(self.daemon.log_lines(f'SRC={self.one_connection_source} rule=auth-failures user="postmaster"'),
                         self.daemon.log_lines("SMTP_AUTH"))
+
+    def test_implicit_tls_is_said_once_in_the_log_and_in_status(self):
+        """Two connections to 465 (a bare TCP listener stands in for an implicit-TLS server): the
+        sensor cannot read them, and says so once, however many it sees."""
+        listener = testbed.in_namespace(self.bed.server_ns, socket.create_server, (self.bed.server, 465))
+        accepted = []
+
+        def accept_two():
+            for _ in range(2):
+                conn, _ = listener.accept()
+                accepted.append(conn)
+        t = threading.Thread(target=accept_two, daemon=True)
+        t.start()
+        try:
+            source = self.bed.add_attacker_addresses(1)[0]
+            for _ in range(2):
+                testbed.in_namespace(self.bed.attacker_ns, lambda: socket.create_connection(
+                    (self.bed.server, 465), timeout=5, source_address=(source, 0)).close())
+            notice = "wire: port 465 uses implicit TLS"
+            wait_until("the implicit-TLS notice in the daemon's log", lambda: self.daemon.log_lines(notice), 10)
+            wait_until("both connections counted", lambda: self.daemon.status()["sensors"][0]
+                       ["implicit_tls_connections"] >= 2, 10)
+            status = self.daemon.status()
+            self.assertEqual(len(self.daemon.log_lines(notice)), 1, self.daemon.log_lines(notice))
+            self.assertEqual(sum(notice in w for w in status["warnings"]), 1, status["warnings"])
+            self.assertTrue(any("add a log source" in w or "journald" in w for w in status["warnings"]),
+                            status["warnings"])
+        finally:
+            t.join(5)
+            for c in accepted:
+                c.close()
+            listener.close()
 
 
 if __name__ == "__main__":
