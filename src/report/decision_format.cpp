@@ -12,7 +12,7 @@
 namespace strikeout::report {
 
 const core::Rule* DecisionFormatter::find_rule(const std::string& name) const {
-  for (const auto& rule : policy_.rules) {
+  for (const auto& rule : rules_) {
     if (rule.name == name) return &rule;
   }
   return nullptr;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/decision.hpp"
 #include "core/engine.hpp"
@@ -15,7 +16,9 @@ namespace strikeout::report {
 
 class DecisionFormatter {
  public:
-  explicit DecisionFormatter(const core::Policy& policy) : policy_(policy) {}
+  // Copies the rules it needs from `policy`: a formatter outlives any reload of the engine's policy
+  // (holding a reference to it once let a runtime allowlist change leave it dangling).
+  explicit DecisionFormatter(const core::Policy& policy) : rules_(policy.rules) {}
 
   // One line without a trailing newline, without a timestamp (the log or the caller adds it).
   // Text an attacker chose (the username) is quoted and escaped.
@@ -79,7 +82,7 @@ class DecisionFormatter {
     char* write(char* p, std::string_view value) const;
   };
 
-  const core::Policy& policy_;
+  std::vector<core::Rule> rules_;
   EscapedField rule_field_;
   EscapedField sensor_field_;
   FastTime fast_time_;

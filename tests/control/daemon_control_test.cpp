@@ -328,7 +328,8 @@ TEST_F(DaemonControl, WatchShowsALiveAttackAndExplainTellsWhy) {
     }
   }
   std::string watched;
-  EXPECT_TRUE(read_until(out[0], "Go AWAY: SRC=203.0.113.66", watched)) << watched;
+  EXPECT_TRUE(read_until(out[0], "Go AWAY: SRC=203.0.113.66", watched))
+      << watched << "\ndaemon log:\n" << slurp(dir_ / "daemon.log");
   EXPECT_NE(watched.find("AUTH failure: SRC=203.0.113.66"), std::string::npos) << watched;
   EXPECT_NE(watched.find("Strike 2"), std::string::npos) << watched;
   ::kill(watcher, SIGTERM);

@@ -6,6 +6,8 @@
 #include "report/address_text.hpp"
 
 #include <gtest/gtest.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace strikeout::report {
@@ -146,6 +148,24 @@ TEST(WritePrefix, SameTextAsToStringForRandomAddresses) {
     EXPECT_EQ(written(core::Prefix::host(a)), a.to_string());
     EXPECT_EQ(written(core::Prefix{a, len}), (core::Prefix{a, len}.to_string()));
   }
+}
+
+}  // namespace
+}  // namespace strikeout::report
+
+namespace strikeout::report {
+namespace {
+
+// Regression: the formatter once held a reference to the engine's policy; the daemon's runtime
+// allowlist change replaced that policy, the reference dangled, and the daemon printed strikes as
+// "SMTP_OPERATOR" and then crashed. The formatter must keep what it needs.
+TEST(DecisionFormatter, OutlivesThePolicyItWasMadeFrom) {
+  std::unique_ptr<DecisionFormatter> f;
+  {
+    auto policy = std::make_unique<core::Policy>(recipe_policy());
+    f = std::make_unique<DecisionFormatter>(*policy);
+  }
+  EXPECT_EQ(f->human(strike(1)).rfind("SMTP_AUTH_FAIL: Strike 1:", 0), 0U);
 }
 
 }  // namespace
