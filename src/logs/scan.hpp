@@ -118,27 +118,35 @@ inline bool parse_plain_ipv6(std::string_view s, core::Address& out) {
 
 // The fast path for the common case: a dotted quad without leading zeros. Falls back to
 // core::Address::parse (inet_pton) for IPv6, so both give the same answer for every input.
-inline std::optional<core::Address> parse_address(std::string_view s) {
-  if (s.size() >= 7 && s.size() <= 15 && s.find(':') == npos) {
-    std::uint32_t value = 0;
-    std::size_t i = 0;
-    for (int octet = 0; octet < 4; ++octet) {
-      if (octet > 0) {
-        if (i >= s.size() || s[i] != '.') return std::nullopt;
-        ++i;
-      }
-      const std::size_t start = i;
-      unsigned part = 0;
-      while (i < s.size() && is_digit(s[i]) && i - start < 3) {
-        part = part * 10 + static_cast<unsigned>(s[i] - '0');
-        ++i;
-      }
-      const std::size_t len = i - start;
-      if (len == 0 || part > 255 || (len > 1 && s[start] == '0')) return std::nullopt;
-      value = (value << 8) | part;
+// A dotted quad without leading zeros, all of `s`; nullopt otherwise.
+inline std::optional<core::Address> parse_dotted_quad(std::string_view s) {
+  std::uint32_t value = 0;
+  std::size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return std::nullopt;
+      ++i;
     }
-    if (i != s.size()) return std::nullopt;
-    return core::Address::from_v4(value);
+    const std::size_t start = i;
+    unsigned part = 0;
+    while (i < s.size() && is_digit(s[i]) && i - start < 3) {
+      part = part * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    const std::size_t len = i - start;
+    if (len == 0 || part > 255 || (len > 1 && s[start] == '0')) return std::nullopt;
+    value = (value << 8) | part;
+  }
+  if (i != s.size()) return std::nullopt;
+  return core::Address::from_v4(value);
+}
+
+inline std::optional<core::Address> parse_address(std::string_view s) {
+  if (s.size() >= 7 && s.size() <= 15) {
+    // Tried first: nearly every address in a mail log is IPv4. Text without ':' is IPv4 or nothing;
+    // with a ':' (which the quad parse refuses at once) it may be IPv6, read below.
+    if (auto quad = parse_dotted_quad(s)) return quad;
+    if (s.find(':') == npos) return std::nullopt;
   }
   if (s.size() < 2 || s.size() > 45) return std::nullopt;
   bool dotted = false;
