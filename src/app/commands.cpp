@@ -40,6 +40,10 @@ int run_replay_command(const ReplayCommand& command, std::FILE* out, std::FILE* 
   options.zone = cfg.logs.timezone;
   options.progress = command.progress;
   options.top = command.top;
+  options.pcap_files = command.pcap_files;
+  options.ports = cfg.ports;
+  options.implicit_tls_ports = cfg.wire.implicit_tls_ports;
+  options.failure_replies = cfg.wire.failure_replies;
   return run_replay(options, out, err);
 }
 

@@ -17,6 +17,7 @@ struct ReplayCommand {
   std::string format = "auto";
   std::size_t top = 10;
   std::vector<std::string> files;
+  std::vector<std::string> pcap_files;  // --pcap: packet captures read by the wire sensor
   bool progress = false;
 };
 

@@ -38,8 +38,15 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
                          "opensmtpd, courier, cyrus, or a custom matcher's name");
   replay_cmd->add_option("--top", replay->top, "Entries in the summary's top lists (default 10)")
       ->check(CLI::Range(1, 10000));
-  replay_cmd->add_option("FILE", replay->files, "Log files, or '-' for standard input")->required();
+  replay_cmd->add_option("FILE", replay->files, "Log files, or '-' for standard input");
+  replay_cmd->add_option("--pcap", replay->pcap_files,
+                         "Packet captures (pcap or pcapng) read by the wire sensor, merged with the logs "
+                         "by time (repeatable)");
   registry.add(replay_cmd, [replay] {
+    if (replay->files.empty() && replay->pcap_files.empty()) {
+      std::fprintf(stderr, "strikeout replay: give log files, '-' for standard input, or --pcap FILE\n");
+      return kUsageError;
+    }
     replay->progress = isatty(STDERR_FILENO) == 1;
     return strikeout::app::run_replay_command(*replay, stdout, stderr);
   });

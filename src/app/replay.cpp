@@ -12,6 +12,7 @@
 
 #include "report/decision_format.hpp"
 #include "app/line_reader.hpp"
+#include "app/pcap_replay.hpp"
 #include "report/text_escape.hpp"
 #include "core/engine.hpp"
 
@@ -202,6 +203,7 @@ class ReplaySink final : public core::DecisionSink {
 
 // One input with the event it is holding back until the merge takes it.
 struct Input {
+  PcapEventStream* pcap = nullptr;  // a stream of packet captures instead of a log (not owned)
   std::unique_ptr<LineReader> reader;
   std::unique_ptr<logs::LineDecoder> decoder;
   std::size_t index = 0;
@@ -248,6 +250,11 @@ void count_event(const core::Event& e, Counters& c) {
 
 // Reads lines from `in` until one decodes to an event (kept in in.pending) or the input ends.
 void advance_input(Input& in, Counters& c) {
+  if (in.pcap != nullptr) {
+    in.has_pending = in.pcap->next(in.pending);
+    in.done = !in.has_pending;
+    return;
+  }
   std::string_view line;
   while (in.reader->next(line)) {
     ++c.lines;
@@ -426,6 +433,26 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     inputs.push_back(std::move(in));
   }
 
+  // The captures, after the logs: one more input of the merge.
+  std::unique_ptr<PcapEventStream> pcap;
+  if (!options.pcap_files.empty()) {
+    PcapReplayOptions pcap_options;
+    pcap_options.files = options.pcap_files;
+    pcap_options.ports = options.ports;
+    pcap_options.implicit_tls_ports = options.implicit_tls_ports;
+    pcap_options.failure_replies = options.failure_replies;
+    std::string error;
+    pcap = PcapEventStream::open(pcap_options, error);
+    if (!pcap) {
+      fmt::print(err, "strikeout replay: {}\n", error);
+      return 1;
+    }
+    Input in;
+    in.pcap = pcap.get();
+    in.index = inputs.size();
+    inputs.push_back(std::move(in));
+  }
+
   core::Policy policy = options.policy;
   policy.limits.hash_seed = kReplayHashSeed;
   core::Engine engine(policy);
@@ -468,7 +495,15 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   }
 
   int status = 0;
+  if (pcap) {
+    for (const auto& e : pcap->errors()) {
+      fmt::print(err, "strikeout replay: {}\n", e);
+      status = 1;
+    }
+    for (const auto& n : pcap->notices()) fmt::print(err, "strikeout replay: {}\n", n);
+  }
   for (auto& in : inputs) {
+    if (in.pcap != nullptr) continue;
     counters.long_lines += in.reader->long_lines();
     if (!in.reader->error().empty()) {
       fmt::print(err, "strikeout replay: {}\n", in.reader->error());
@@ -479,8 +514,15 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   std::string summary;
   if (options.json) {
     write_summary_json(summary, counters, engine, options.top);
+    if (pcap) {
+      // One more member of the summary object: replace its closing brace.
+      summary.pop_back();  // '\n'
+      summary.pop_back();  // '}'
+      summary += ",\"pcap\":" + pcap->summary_json() + "}\n";
+    }
   } else {
     write_summary_human(summary, counters, engine, options.top);
+    if (pcap) summary += "  " + pcap->summary_line() + "\n";
   }
   buffer.append(summary);
   buffer.flush();

@@ -1,6 +1,7 @@
 // `strikeout replay`: the engine over log files in event time, as the daemon would have run it.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -22,6 +23,12 @@ struct ReplayOptions {
   logs::TimeZone zone = logs::TimeZone::utc();  // for timestamps without an offset
   bool progress = false;                        // progress line on `err` (when it is a terminal)
   std::size_t top = 10;                         // entries in the summary's top lists
+  // Packet captures (pcap or pcapng) read by the wire sensor, merged with the logs by time; after the
+  // log files for equal times. See pcap_replay.hpp.
+  std::vector<std::string> pcap_files;
+  std::vector<std::uint16_t> ports{25, 465, 587};      // the server's SMTP ports ([protect] ports)
+  std::vector<std::uint16_t> implicit_tls_ports{465};  // [wire] implicit_tls_ports
+  std::vector<std::string> failure_replies{"535"};     // [wire] failure_replies
 };
 
 // Runs the replay, writing the timeline and summary to `out` and errors/warnings to `err`.

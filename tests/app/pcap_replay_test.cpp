@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/pcap_replay.hpp"
+#include "app/replay.hpp"
 #include "core/engine.hpp"
 #include "frame_builder.hpp"
 #include "pcap_writer.hpp"
@@ -239,6 +240,42 @@ TEST(PcapReplay, WireAndLogReportsOfOneFailureCountOnce) {
   engine.on_event(log_event, sink);
   EXPECT_EQ(engine.stats().duplicates, 1U);
   EXPECT_EQ(sink.strikes, 1);
+}
+
+}  // namespace
+}  // namespace strikeout::app
+
+namespace strikeout::app {
+namespace {
+
+// `strikeout replay --pcap`: the captures go through the same engine and output as logs; three
+// failures on the wire ban the client, and the summary says what the wire sensor read.
+TEST(PcapReplay, ReplayBansFromCapturesAlone) {
+  TempDir dir;
+  std::vector<TimedFrame> frames;
+  for (int i = 0; i < 3; ++i) {
+    auto s = session(kClient, static_cast<std::uint16_t>(40001 + i), kStart + i * 60'000'000LL, "erin");
+    frames.insert(frames.end(), s.begin(), s.end());
+  }
+  wire::testing::write_pcap(dir.file("three.pcap"), DLT_EN10MB, frames);
+  ReplayOptions options;
+  options.policy.rules.push_back(core::Rule{});
+  options.policy.rules.back().name = "auth-failures";
+  options.pcap_files = {dir.file("three.pcap")};
+  options.json = true;
+  char* buf = nullptr;
+  std::size_t len = 0;
+  std::FILE* out = open_memstream(&buf, &len);
+  std::FILE* err = std::tmpfile();
+  const int status = run_replay(options, out, err);
+  std::fclose(out);
+  std::fclose(err);
+  const std::string text(buf, len);
+  std::free(buf);
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(text.find("\"action\":\"ban\",\"address\":\"203.0.113.7\",\"rule\":\"auth-failures\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"pcap\":{"), std::string::npos) << text;
 }
 
 }  // namespace
