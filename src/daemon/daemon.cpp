@@ -228,6 +228,7 @@ struct WireSlot final : SensorInfo, wire::WireSink {
   bool draining = false;
   bool stopped = false;                // the capture failed for good (its interface went away)
   std::uint64_t read_errors = 0;
+  std::uint32_t failing_reads = 0;     // failed reads in a row (a capture that only fails is stopped)
   std::uint64_t dropped_reported = 0;  // kernel drops already said in the log
   std::uint64_t packets_at_sample = 0;
   double packets_per_second = 0;
@@ -694,6 +695,19 @@ void Daemon::drain_wire(WireSlot& slot) {
     // A failed read is retried at the next readiness; only the first few are logged.
     if (slot.read_errors <= 3) spdlog::error("source {}: {}", slot.name, result.error);
   }
+  // A socket that stays readable and only fails would keep the loop spinning: after this many failed
+  // reads in a row, with no frame in between, the capture is given up (said in the log and status).
+  constexpr std::uint32_t kMaxFailingReads = 1000;
+  slot.failing_reads = result.error.empty() || result.delivered > 0 ? 0 : slot.failing_reads + 1;
+  if (slot.failing_reads >= kMaxFailingReads) {
+    slot.stopped = true;
+    const std::string message = fmt::format("source {}: the capture failed {} times in a row ({}); given up, "
+                                            "restart strikeout to capture again",
+                                            slot.name, slot.failing_reads, result.error);
+    spdlog::error("{}", message);
+    warnings_.push_back(message);
+    return;
+  }
   if (result.finished) {
     slot.stopped = true;
     const std::string message = fmt::format("source {}: the capture ended ({}); restart strikeout to capture again",
@@ -876,9 +890,25 @@ void Daemon::stop() {
   if (stopping_) return;
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
-  spdlog::info("stopping; {} bans stay in the kernel until their timeouts", engine_ ? engine_->stats().active_bans : 0);
+  const bool remove_bans = options_.flush_on_exit || (cfg_ && cfg_->enforce.flush_on_exit);
+  if (!remove_bans) {
+    spdlog::info("stopping; {} bans stay in the kernel until their timeouts",
+                 engine_ ? engine_->stats().active_bans : 0);
+  }
   flush_firewall();
   commit_positions(true);
+  if (remove_bans && firewall_) {
+    // The operator wants no ban to outlive the daemon: our table goes, and nothing else. The bans stay
+    // in the store, so the next start puts them back.
+    if (firewall_watch_) firewall_watch_->cancel();  // our own deletion is not a "table gone" to repair
+    std::string error;
+    if (firewall_->remove_table(error)) {
+      spdlog::info("stopping; removed the nftables table inet {} with its {} bans (flush on exit)",
+                   cfg_->enforce.table, engine_ ? engine_->stats().active_bans : 0);
+    } else {
+      spdlog::error("flush on exit: {}", error);
+    }
+  }
   control_.reset();         // removes the socket: a CLI now says the daemon is not running
   metrics_server_.reset();
   signals_.cancel();
