@@ -76,6 +76,9 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
                                                "/etc/strikeout/strikeout.toml does not exist)");
   daemon_cmd->add_option("--positions", daemon_options->positions_path,
                          "State file of the log sources' positions (default: 'positions' beside [state] path)");
+  daemon_cmd->add_flag("--flush-on-exit", daemon_options->flush_on_exit,
+                       "Remove the nftables table and its bans when stopping (also [enforce] flush_on_exit); "
+                       "the bans stay in the state store and come back at the next start");
   daemon_cmd->add_flag("--reset-state", daemon_options->reset_state,
                        "Move a damaged state database aside (state.db.corrupt-TIME) and start with an empty one");
   registry.add(daemon_cmd, [daemon_options, daemon_config] {

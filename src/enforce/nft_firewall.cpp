@@ -607,6 +607,18 @@ bool NftFirewall::list(core::Time now, std::vector<core::FirewallBan>& out, std:
   return true;
 }
 
+bool NftFirewall::remove_table(std::string& error) {
+  Impl& m = *impl_;
+  std::vector<std::string> names;
+  bool exists = false;
+  if (int e = m.kernel_sets(names, exists); e == 0 && !exists) return true;
+  if (auto err = m.run_nft("delete table inet " + m.options.table + "\n"); !err.empty()) {
+    error = "deleting table inet " + m.options.table + ": " + err;
+    return false;
+  }
+  return true;
+}
+
 bool NftFirewall::table_intact(std::string& why) {
   Impl& m = *impl_;
   std::vector<std::string> names;

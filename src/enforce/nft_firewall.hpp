@@ -46,6 +46,11 @@ class NftFirewall final : public core::Firewall {
   int event_fd() const override;
   core::FirewallEvents handle_events(core::Time now) override;
 
+  // Deletes our table and every ban in it (`--flush-on-exit`, `[enforce] flush_on_exit`): what a
+  // stopping daemon does when the operator wants no ban to outlive it. Touches nothing else. A table
+  // already gone is not an error. Returns false with `error` when the kernel refuses.
+  bool remove_table(std::string& error);
+
   // True when the table, its chains and the ban sets it should have are all in the kernel.
   bool table_intact(std::string& why);
   // The kernel counter of rate-limit rejects; false with `error` when it cannot be read.

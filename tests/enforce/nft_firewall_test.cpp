@@ -483,3 +483,22 @@ TEST_F(NftFirewallTest, HundredThousandBansLandInOneBatch) {
 
 }  // namespace
 }  // namespace strikeout::enforce
+
+namespace strikeout::enforce {
+namespace {
+
+// Flush on exit: the table and its bans go, and nothing else in the ruleset does; a second removal
+// (the table already gone) is not an error.
+TEST_F(NftFirewallTest, RemoveTableDeletesOnlyOurTable) {
+  run("nft add table inet operator_own && nft add chain inet operator_own input '{ type filter hook input priority 0; }'");
+  auto fw = open(options());
+  const core::FirewallBan ban{P("198.51.100.7"), kNow + 600s, false};
+  ASSERT_TRUE(fw->apply({&ban, 1}, {}, kNow).ok);
+  std::string error;
+  ASSERT_TRUE(fw->remove_table(error)) << error;
+  EXPECT_EQ(run("nft list tables"), "table inet operator_own\n");
+  EXPECT_TRUE(fw->remove_table(error)) << error;
+}
+
+}  // namespace
+}  // namespace strikeout::enforce
