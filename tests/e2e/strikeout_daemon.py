@@ -208,6 +208,20 @@ class Daemon:
             raise testbed.TestbedError(f"strikeout daemon exited {code} on SIGTERM:\n{self.bed.tail(self.log)}")
         return code
 
+    def not_running(self) -> Optional[str]:
+        """None while the daemon this test started runs; else why not (its exit code and the end of its
+        log). A daemon that a test did not stop was ended from outside: on this shared machine a
+        broad `pkill`/`killall strikeout` of another session ended every test's daemon at once
+        (their logs: `signal SIGTERM received` at the same millisecond), and the attacks then met an
+        unprotected server (replies 535, 535, 454, 454, 454, 535: Dovecot's growing delay, never a
+        ban)."""
+        if self.process is None:
+            return "the daemon was never started"
+        code = self.process.poll()
+        if code is None:
+            return None
+        return f"the daemon is not running (exit code {code}); its log ends:\n{self.bed.tail(self.log, 5)}"
+
     def where_stuck(self) -> str:
         """For a daemon that does not stop: each of its threads' state and kernel wait channel, its child
         processes, and (when gdb is installed) every thread's backtrace."""

@@ -98,7 +98,7 @@ class DecoyThroughTheDaemon(unittest.TestCase):
             cls.daemon.start()
             cls.record = bed.dir / "strikeout" / "decoy-attempts.tsv"
             cls.insulted, cls.campaign_peer = bed.add_attacker_addresses(2)
-            bed.in_attacker(["ip", "addr", "add", f"{ALLOWLISTED}/16", "dev", bed.attacker_if])
+            bed.add_attacker_address(ALLOWLISTED)
             cls.hydra_run, cls.campaign = testbed.concurrently(
                 lambda: bed.hydra(HYDRA_PASSWORDS, timeout_s=240),
                 cls.insult_campaign,

@@ -325,6 +325,25 @@ class Testbed:
         for ns, ifname in ((s, self.server_if), (a, self.attacker_if)):
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
             run(["ip", "-n", ns, "link", "set", ifname, "up"])
+        # Permanent neighbour entries instead of ARP. The kernel's ARP table is one for all namespaces,
+        # with a global limit (net.ipv4.neigh.default.gc_thresh3, 1024): a benchmark elsewhere on the
+        # machine that fills it ("neighbour: arp_cache: neighbor table overflow!") left the attacker
+        # unable to reach the server, so its connections timed out and tests failed for nothing they
+        # test. Permanent entries are exempt from that limit.
+        self._server_mac = self._mac(s, self.server_if)
+        self._attacker_mac = self._mac(a, self.attacker_if)
+        run(["ip", "-n", a, "neigh", "replace", self.server, "lladdr", self._server_mac, "dev", self.attacker_if,
+             "nud", "permanent"])
+        self._server_knows(self.attacker)
+
+    @staticmethod
+    def _mac(ns: str, ifname: str) -> str:
+        return json.loads(run(["ip", "-n", ns, "-j", "link", "show", "dev", ifname]).stdout)[0]["address"]
+
+    def _server_knows(self, address: str) -> None:
+        """The server's permanent neighbour entry for one of the attacker's addresses (see above)."""
+        run(["ip", "-n", self.server_ns, "neigh", "replace", address, "lladdr", self._attacker_mac,
+             "dev", self.server_if, "nud", "permanent"])
 
     def _delete_namespace(self, ns: str) -> None:
         """Ends every process still in `ns` (ours by construction: nothing else ever enters it), then
@@ -471,11 +490,17 @@ service auth {{
             self._next_extra += 1
             n = self._next_extra
             address = f"10.203.{100 + n // 250}.{1 + n % 250}"
-            run(["ip", "-n", self.attacker_ns, "addr", "add", f"{address}/{PREFIX_LENGTH}",
-                 "dev", self.attacker_if])
+            self.add_attacker_address(address)
             added.append(address)
-        self._extra_addresses += added
         return added
+
+    def add_attacker_address(self, address: str) -> str:
+        """Adds one given address (in 10.203.0.0/16) to the attacker's veth, and the server's neighbour
+        entry for it. Returns it."""
+        run(["ip", "-n", self.attacker_ns, "addr", "add", f"{address}/{PREFIX_LENGTH}", "dev", self.attacker_if])
+        self._server_knows(address)
+        self._extra_addresses.append(address)
+        return address
 
     # -- running things in the namespaces --
 
