@@ -1017,8 +1017,8 @@ int Daemon::run() {
   }
   if (!start_control_and_metrics()) return 1;
   // Everything that needs root is open: keep only what nftables needs (docs/cli.md, "Running as a
-  // service"), and CAP_NET_RAW while a wire capture runs (its packet socket is open already, but
-  // libpcap re-binds it when an interface goes down and comes back).
+  // service"), and CAP_NET_RAW while a wire capture runs (its packet socket is open already; the
+  // capability is kept so that a capture can be reopened without a restart).
   for (const auto& problem : drop_privileges(!wire_slots_.empty())) spdlog::info("privileges: {}", problem);
 
   signals_.add(SIGTERM);
