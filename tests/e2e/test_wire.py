@@ -27,7 +27,9 @@ The verdicts come from the mail server's own logs (what reached it) and the kern
 daemon's word alone. Skipped, with the reason, without root, the e2e packages or `strikeout daemon`.
 """
 
+import json
 import socket
+import struct
 import subprocess
 import threading
 import unittest
@@ -42,6 +44,22 @@ THRESHOLD = 3  # the auth-failures rule: 3 failures within 20 minutes ban the ad
 
 def passwords(prefix: str, n: int) -> list[str]:
     return [f"{prefix}-{i:02d}" for i in range(n)]
+
+
+def forged_reply_frame(dst_mac: bytes, src_mac: bytes, server: str, victim: str, seq: int) -> bytes:
+    """An Ethernet frame that looks like the server's `535` sent from server:587 to victim:40000, for
+    injection from OUTSIDE (a blind forger: no handshake ever happened). IPv4 header checksum right; the
+    TCP checksum is left 0 (the sensor does not verify it, and the server's kernel drops the frame
+    either way: what matters is that the capture sees it)."""
+    payload = b"535 5.7.8 Error: authentication failed: forged\r\n"
+    tcp = struct.pack("!HHIIBBHHH", 587, 40000, seq, 1, 5 << 4, 0x18, 65535, 0, 0) + payload
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0x1234, 0x4000, 64, 6, 0,
+                         socket.inet_aton(server), socket.inet_aton(victim))
+    total = sum(struct.unpack("!10H", header))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    header = header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:]
+    return dst_mac + src_mac + b"\x08\x00" + header + tcp
 
 
 def wire_only_config(bed: Testbed, with_logs: bool = False) -> str:
@@ -141,7 +159,6 @@ class WireDaemon(Daemon):
 
     def status(self) -> dict:
         """`strikeout status --json` through the control socket, parsed."""
-        import json
         p = subprocess.run([str(self.program), "status", "--json", "--socket",
                             str(self.bed.dir / "strikeout" / "control.sock")],
                            capture_output=True, text=True, timeout=30)
@@ -151,7 +168,6 @@ class WireDaemon(Daemon):
 
     def explain(self, address: str) -> dict:
         """`strikeout explain ADDRESS --json` through the control socket, parsed."""
-        import json
         p = subprocess.run([str(self.program), "explain", address, "--json", "--socket",
                             str(self.bed.dir / "strikeout" / "control.sock")],
                            capture_output=True, text=True, timeout=30)
@@ -237,14 +253,40 @@ class WireAloneStopsAttackers(unittest.TestCase):
         print(f"status of wire:any: {wire}")
         self.assertEqual(wire["kind"], "wire")
         self.assertEqual(wire["health"], "capturing")
-        # 3 failures from each attacker were seen and counted, none of them from the server's own probe.
+        # 3 failures from each attacker were seen and counted.
         self.assertGreaterEqual(wire["failures"], 2 * THRESHOLD, wire)
-        self.assertEqual(wire["received_replies"], 0, wire)
         # The usernames came from the attackers' plaintext AUTH, read on the wire.
         self.assertTrue(self.daemon.log_lines('SRC=10.203.0.2 rule=auth-failures user="alice"'),
                         self.daemon.log_lines("SMTP_AUTH"))
         self.assertTrue(self.daemon.log_lines(f'SRC={self.one_connection_source} rule=auth-failures user="postmaster"'),
                         self.daemon.log_lines("SMTP_AUTH"))
+
+    def test_forged_replies_from_outside_give_no_strike(self):
+        """A blind forger on the link sends frames that look like the server's 535 to a victim address
+        (source: the server's own address and port 587): the capture marks them received, not sent by
+        this host, so they never count (docs/wire.md, "What counts as a reply")."""
+        bed = self.bed
+        victim = "10.203.66.66"
+
+        def mac(namespace: str, ifname: str) -> bytes:
+            p = testbed.run(["ip", "-n", namespace, "-j", "link", "show", "dev", ifname])
+            return bytes.fromhex(json.loads(p.stdout)[0]["address"].replace(":", ""))
+        frames = [forged_reply_frame(mac(bed.server_ns, bed.server_if), mac(bed.attacker_ns, bed.attacker_if),
+                                     bed.server, victim, 1000 + 100 * i) for i in range(2 * THRESHOLD)]
+        before = self.daemon.status()["sensors"][0]["received_replies"]
+
+        def inject():
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as raw:
+                raw.bind((bed.attacker_if, 0))
+                for frame in frames:
+                    raw.send(frame)
+        testbed.in_namespace(bed.attacker_ns, inject)
+        # The sensor saw every one of them, and took them for what they are.
+        wait_until("the forged frames seen by the wire sensor",
+                   lambda: self.daemon.status()["sensors"][0]["received_replies"] >= before + len(frames), 10)
+        self.assertFalse(self.daemon.log_lines(f"SRC={victim} "), self.daemon.log_lines(victim))
+        self.assertEqual(self.daemon.explain(victim)["activity"], [])
+        self.assertNotIn(victim, self.daemon.banned())
 
     def test_implicit_tls_is_said_once_in_the_log_and_in_status(self):
         """Two connections to 465 (a bare TCP listener stands in for an implicit-TLS server): the
