@@ -284,7 +284,8 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   void arm_wire(WireSlot& slot);
   void drain_wire(WireSlot& slot);
   void check_wire(core::Time t);
-  wire::TrackerSettings wire_settings(const config::Config& cfg, const std::string& interface) const;
+  // The sensor settings of one capture, from the configuration the captures were opened with.
+  wire::TrackerSettings wire_settings(const std::string& interface) const;
   void arm_firewall();
   core::FirewallResult flush_firewall();
   void on_tick();
@@ -320,6 +321,10 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   std::vector<std::unique_ptr<SourceSlot>> slots_;
   std::vector<std::unique_ptr<WireSlot>> wire_slots_;
   std::vector<core::Address> host_addresses_;  // what the wire sensors take as this host's own
+  // [wire] and [protect] ports as they were when the captures opened: a reload does not change them
+  // (a restart does), also when a sensor is rebuilt for new host addresses.
+  config::WireSettings wire_config_;
+  std::vector<std::uint16_t> wire_ports_;
   std::chrono::steady_clock::time_point last_address_check_{};
   bool wire_noticed_[2] = {false, false};      // per wire::WireNoticeKind
   std::vector<core::FirewallBan> pending_bans_;
@@ -605,17 +610,17 @@ std::vector<core::Address> current_host_addresses(std::string& error) {
   return out;
 }
 
-wire::TrackerSettings Daemon::wire_settings(const config::Config& cfg, const std::string& interface) const {
+wire::TrackerSettings Daemon::wire_settings(const std::string& interface) const {
   wire::TrackerSettings t;
-  t.ports = cfg.ports;
-  t.implicit_tls_ports = cfg.wire.implicit_tls_ports;
+  t.ports = wire_ports_;
+  t.implicit_tls_ports = wire_config_.implicit_tls_ports;
   std::string error;
-  // The loader took these already (same rules as ReplyPatterns): a refusal here cannot happen.
-  if (auto patterns = wire::ReplyPatterns::create(cfg.wire.failure_replies, error)) t.failure_replies = *patterns;
+  // open_wire() checked them (and the loader takes only what ReplyPatterns takes).
+  if (auto patterns = wire::ReplyPatterns::create(wire_config_.failure_replies, error)) t.failure_replies = *patterns;
   t.server_addresses = host_addresses_;
   t.require_outgoing = true;  // live capture: only what the kernel marks as sent by this host
-  t.max_connections = cfg.wire.max_connections;
-  t.idle_timeout = cfg.wire.idle_timeout;
+  t.max_connections = wire_config_.max_connections;
+  t.idle_timeout = wire_config_.idle_timeout;
   t.hash_seed = random_seed();  // the connection table is keyed by attacker-chosen ports and addresses
   t.sensor = "wire:" + interface;
   return t;
@@ -627,6 +632,8 @@ wire::TrackerSettings Daemon::wire_settings(const config::Config& cfg, const std
 // without it would be protection silently missing. Must run before the capabilities are dropped.
 bool Daemon::open_wire(const config::Config& cfg) {
   if (!cfg.wire.enabled) return true;
+  wire_config_ = cfg.wire;
+  wire_ports_ = cfg.ports;
   std::string error;
   host_addresses_ = current_host_addresses(error);
   if (!error.empty()) {
@@ -652,7 +659,7 @@ bool Daemon::open_wire(const config::Config& cfg) {
     slot->interface = interface;
     slot->name = "wire:" + interface;
     slot->capture = std::move(capture);
-    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(cfg, interface), *slot);
+    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(interface), *slot);
     slot->metric = metrics_.sensor(slot->name);
     slot->watch = std::make_unique<asio::posix::stream_descriptor>(io_, dup(slot->capture->fd()));
     spdlog::info("source {}: capturing replies on ports {} ({} addresses of this host)", slot->name,
@@ -750,7 +757,7 @@ void Daemon::check_wire(core::Time t) {
                addresses.size());
   host_addresses_ = std::move(addresses);
   for (auto& slot : wire_slots_) {
-    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(*cfg_, slot->interface), *slot);
+    slot->sensor = std::make_unique<wire::WireSensor>(wire_settings(slot->interface), *slot);
   }
 }
 
