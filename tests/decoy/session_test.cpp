@@ -81,18 +81,18 @@ class Conversation {
 
 std::string b64(std::string_view s) {
   static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  auto byte = [&](std::size_t j) -> unsigned { return static_cast<unsigned char>(s[j]); };
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < s.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16U) | (static_cast<unsigned char>(s[i + 1]) << 8U) |
-                       static_cast<unsigned char>(s[i + 2]);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out += {k[(v >> 18U) & 63U], k[(v >> 12U) & 63U], k[(v >> 6U) & 63U], k[v & 63U]};
   }
   if (s.size() - i == 1) {
-    const unsigned v = static_cast<unsigned char>(s[i]) << 16U;
+    const unsigned v = byte(i) << 16U;
     out += {k[(v >> 18U) & 63U], k[(v >> 12U) & 63U], '=', '='};
   } else if (s.size() - i == 2) {
-    const unsigned v = (static_cast<unsigned char>(s[i]) << 16U) | (static_cast<unsigned char>(s[i + 1]) << 8U);
+    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U);
     out += {k[(v >> 18U) & 63U], k[(v >> 12U) & 63U], k[(v >> 6U) & 63U], '='};
   }
   return out;
