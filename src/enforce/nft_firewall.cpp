@@ -89,6 +89,10 @@ struct NftFirewall::Impl {
   std::vector<core::Prefix> operator_allowlist;
   std::vector<core::Prefix> allowlist;  // effective: operator's + host's
   std::vector<core::FirewallBan> adopted;
+  // True while the table's ban sets are known to hold nothing: open() found no ban in them and no
+  // change has added one since. restore() then takes the fast path of plain adds (the start after a
+  // reboot) instead of the add/delete/add that refreshing existing elements needs on kernel 6.1.
+  bool sets_empty = false;
   std::set<BanSet> sets;
   nft_ctx* nft = nullptr;
   MnlSocket batch;    // element batches and queries
@@ -426,12 +430,14 @@ std::unique_ptr<NftFirewall> NftFirewall::open(NftOptions options, core::Time no
     error = "reading the bans already in table inet " + fw->impl_->options.table + ": " + list_error;
     return nullptr;
   }
+  fw->impl_->sets_empty = fw->impl_->adopted.empty();
   return fw;
 }
 
 core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_or_extend,
                                         std::span<const core::Prefix> remove, core::Time now) {
   Impl& m = *impl_;
+  if (!add_or_extend.empty()) m.sets_empty = false;
   core::FirewallResult result;
   // Per set: elements whose timeout is (re)set, and elements to take out.
   std::map<BanSet, std::vector<core::Prefix>> put, take;
@@ -529,7 +535,7 @@ core::FirewallResult NftFirewall::restore(std::span<const core::FirewallBan> all
   m.refresh_allowlist();
   // Re-creates whatever is missing (table, sets, chains, rules) and keeps the elements that are there.
   if (auto err = m.setup(); !err.empty()) return core::FirewallResult::failure(err);
-  if (existed) {
+  if (existed && !m.sets_empty) {
     // The table held bans: make their timeouts the caller's, the same way apply() does.
     // These bans are not new: their sessions were ended when they were made.
     const bool end = m.options.end_sessions;
@@ -563,6 +569,7 @@ core::FirewallResult NftFirewall::restore(std::span<const core::FirewallBan> all
     m.sets.insert(new_sets.begin(), new_sets.end());
   }
   if (put.empty()) return result;
+  m.sets_empty = false;
   ElementBatch batch(m.options.table, m.next_seq());
   for (auto& [set, es] : put) batch.add(set.name(), es);
   m.seq += batch.messages() + 2;
