@@ -65,10 +65,12 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
     }
     result = already >= attempts ? 0 : attempts - already;
   } else {
-    // A single report: pair it with the oldest unpaired report of another reporter.
+    // A single report: it joins the oldest counted failure that no report from its reporter has
+    // joined yet (and that its reporter did not count itself).
+    const auto bit = static_cast<std::uint16_t>(1U << (static_cast<unsigned>(e.reporter) & 15U));
     Record* partner = nullptr;
     for (auto& r : recs) {
-      if ((r.flags & kUsed) == 0 || (r.flags & kPaired) != 0) continue;
+      if ((r.flags & kUsed) == 0 || (r.joined & bit) != 0) continue;
       if (r.reporter == static_cast<std::uint8_t>(e.reporter)) continue;
       const std::int64_t gap = r.time_us > t ? r.time_us - t : t - r.time_us;
       if (gap > w || !users_match(r)) continue;
@@ -76,6 +78,7 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
     }
     if (partner != nullptr) {
       partner->flags = static_cast<std::uint8_t>(partner->flags | kPaired);
+      partner->joined = static_cast<std::uint16_t>(partner->joined | bit);
     } else {
       // Counted: remember it in a free record, or in place of the oldest.
       Record* place = &recs[0];
@@ -87,7 +90,7 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
         if (r.time_us < place->time_us) place = &r;
       }
       *place = Record{t, user_hash, static_cast<std::uint8_t>(e.reporter),
-                      static_cast<std::uint8_t>(kUsed | (user_known ? kUserKnown : 0)), {0, 0}};
+                      static_cast<std::uint8_t>(kUsed | (user_known ? kUserKnown : 0)), 0};
       result = 1;
     }
   }
@@ -151,7 +154,8 @@ void DuplicateFilter::restore(const SavedPairing& saved) {
     const auto& r = reports[i];
     recs[i] = Record{to_micros(r.time), r.user_hash, r.reporter,
                      static_cast<std::uint8_t>((r.flags & (kUsed | kUserKnown | kPaired | kSummed)) | kUsed),
-                     {0, 0}};
+                     // Which reporters joined is not saved: a failure saved as paired takes no more.
+                     static_cast<std::uint16_t>((r.flags & kPaired) != 0 ? 0xffffU : 0U)};
   }
   std::memcpy(table_.payload(slot), recs.data(), sizeof recs);
 }

@@ -59,7 +59,10 @@ class DuplicateFilter {
     std::uint32_t user_hash;
     std::uint8_t reporter;
     std::uint8_t flags;  // kUsed | kUserKnown | kPaired | kSummed
-    std::uint8_t pad[2];
+    // The other reporters whose report of this failure already joined it (bit = Reporter value):
+    // one failure may be reported by three programs (the wire, Postfix and its Dovecot backend),
+    // each joining at most once, so a second report from the same program is a second attempt.
+    std::uint16_t joined;
   };
   static_assert(sizeof(Record) == 16);
 

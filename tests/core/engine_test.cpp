@@ -373,6 +373,23 @@ TEST(EngineDuplicates, PostfixAndDovecotReportsOfOneFailureCountOnce) {
   EXPECT_EQ(engine.stats().events[0], 2U);
 }
 
+// Regression: with the wire sensor on beside Postfix's and Dovecot's logs, each failed login is
+// reported three times. Pairing was one-to-one, so the third report counted again and two failed
+// logins banned an address (seen live: "Strike 3" after the second failure). Each other reporter
+// now joins a counted failure once.
+TEST(EngineDuplicates, ThreeReportersOfOneFailureCountOnce) {
+  Engine engine(policy_with({address_rule(3, 20min)}));
+  RecordingSink sink;
+  // Two failed logins, each seen on the wire first, then in Dovecot's log, then in Postfix's.
+  for (int i = 0; i < 2; ++i) {
+    engine.on_event(failure(at(10 * i), "10.77.1.3", "carol", Reporter::Wire), sink);
+    engine.on_event(failure(at(10 * i), "10.77.1.3", "carol", Reporter::Dovecot), sink);
+    engine.on_event(failure(at(10 * i + 1), "10.77.1.3", "carol", Reporter::Postfix), sink);
+  }
+  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 1 10.77.1.3", "strike 2 10.77.1.3"));
+  EXPECT_EQ(engine.stats().duplicates, 4U);
+}
+
 TEST(EngineDuplicates, TwoReportsFromOneReporterAreTwoAttempts) {
   Engine engine(policy_with({address_rule(3, 20min)}));
   RecordingSink sink;

@@ -326,12 +326,9 @@ class WireAndLogsCountEachFailureOnce(unittest.TestCase):
     delay, Postfix's log and the 535 on the wire after it), and must count once. Two failures must not
     ban a user who mistyped twice; the third does.
 
-    KNOWN BUG, marked expectedFailure: the engine pairs reports one to one (docs/engine.md,
-    "Duplicates"), so of three reports of one failure two pair and the third counts again: two failed
-    logins make 3 strikes and ban (seen: 6 reports, 3 duplicates, "Strike 3" after the second failure).
-    The fix belongs in src/core/engine (a report should join an already-counted failure whose group
-    lacks its reporter); when it lands this test passes, unittest reports an unexpected success, and the
-    decorator must go."""
+    Regression: pairing was one to one, so of three reports of one failure two paired and the third
+    counted again: two failed logins made 3 strikes and banned (seen: 6 reports, 3 duplicates,
+    "Strike 3" after the second failure). Each reporter now joins a counted failure once."""
 
     @classmethod
     def setUpClass(cls):
@@ -360,7 +357,6 @@ class WireAndLogsCountEachFailureOnce(unittest.TestCase):
         return sum(1 for e in self.daemon.explain(address)["activity"]
                    if e.get("type") == "event" and e.get("kind") == "auth-failure")
 
-    @unittest.expectedFailure
     def test_two_failures_reported_three_ways_do_not_ban_and_a_third_does(self):
         bed = self.bed
         source = bed.add_attacker_addresses(1)[0]
@@ -380,7 +376,12 @@ class WireAndLogsCountEachFailureOnce(unittest.TestCase):
         # The third failure bans it.
         r = bed.guess_on_one_connection(source, passwords("third", 3), user="bob")
         self.daemon.wait_banned(source, 60)
-        self.assertEqual(bed.failed_logins(source).postfix, THRESHOLD, self.bed.diagnostics())
+        # The server judged exactly three guesses (Dovecot logs each before its delay). The ban may
+        # land on Dovecot's third line, before Postfix answers: then the session is cut and Postfix
+        # never logs its third failure, so Postfix's count is 2 or 3.
+        seen = bed.failed_logins(source)
+        self.assertEqual(seen.dovecot, THRESHOLD, self.bed.diagnostics())
+        self.assertIn(seen.postfix, (THRESHOLD - 1, THRESHOLD), self.bed.diagnostics())
 
 
 if __name__ == "__main__":
