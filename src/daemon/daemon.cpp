@@ -1195,7 +1195,9 @@ void Daemon::reconcile_with_kernel() {
     // A kernel timeout a second or more short of the saved end is set again (a re-tag the kernel
     // did not get before a crash).
     if (it == kernel.end() || it->target != b.target || it->until + std::chrono::seconds(1) < b.until) {
-      missing.push_back(core::FirewallBan{b.target, b.until, b.action == core::RuleAction::Tarpit});
+      // The same choice as when the ban was made: a rule's tarpit action, or an escalation step
+      // (tarpit_from_offence) that sends repeat offenders to the decoy.
+      missing.push_back(core::FirewallBan{b.target, b.until, decoy::tarpit(cfg_->decoy, b)});
     }
   }
   if (!missing.empty()) {
