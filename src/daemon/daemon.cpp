@@ -79,6 +79,18 @@ constexpr std::size_t kWireBudget = 1024;
 // after start: replies from it would otherwise be taken for foreign ones).
 constexpr auto kAddressCheckInterval = std::chrono::seconds(10);
 
+// True when this host's journald has written journal files (volatile or persistent storage).
+bool system_journal_present() {
+  for (const char* dir : {"/run/log/journal", "/var/log/journal"}) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && it->path().extension() == ".journal") return true;
+    }
+  }
+  return false;
+}
+
 std::uint64_t random_seed() {
   std::uint64_t seed = 0;
   if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
@@ -504,6 +516,7 @@ bool Daemon::open_sources(const config::Config& cfg) {
     auto slot = std::make_unique<SourceSlot>();
     slot->daemon = this;
     slot->name = src.name;
+    bool available = true;  // may stand in for a source that falls back for this one
     if (!src.fallback_for.empty() && opened.count(src.fallback_for) != 0) {
       spdlog::info("source {}: not read, {} is available", src.name, src.fallback_for);
       continue;
@@ -547,6 +560,14 @@ bool Daemon::open_sources(const config::Config& cfg) {
         continue;
       }
       slot->source = std::move(std::get<0>(opened_source));
+      // sd-journal opens even where no journald writes (a container with rsyslog): an empty system
+      // journal is read (journald may start later) but is no reason to leave unread a file source
+      // that falls back for it.
+      if (journal.directory.empty() && !system_journal_present()) {
+        available = false;
+        spdlog::info("source {}: no journal files on this host yet (/run/log/journal, /var/log/journal)",
+                     src.name);
+      }
     }
     logs::DecoderOptions d;
     d.format = src.format;
@@ -560,7 +581,7 @@ bool Daemon::open_sources(const config::Config& cfg) {
       return false;
     }
     slot->decoder = std::make_unique<logs::LineDecoder>(std::move(std::get<logs::LineDecoder>(decoder)));
-    opened.insert(src.name);
+    if (available) opened.insert(src.name);
     slot->metric = metrics_.sensor(src.name);
     spdlog::info("source {}: reading", src.name);
     slots_.push_back(std::move(slot));
