@@ -288,8 +288,9 @@ auto top_entries(const Map& map, std::size_t n) {
   return top_of(std::vector<std::pair<typename Map::key_type, std::uint64_t>>(map.begin(), map.end()), n);
 }
 
-void write_summary_json(std::string& out, const Counters& c, const core::Engine& engine,
-                        std::size_t top) {
+// `extra`: further members of the summary object, already written (",\"pcap\":{...}"), or empty.
+void write_summary_json(std::string& out, const Counters& c, const core::Engine& engine, std::size_t top,
+                        std::string_view extra) {
   const auto& s = engine.stats();
   out += fmt::format(
       "{{\"action\":\"summary\",\"lines\":{{\"read\":{},\"with_event\":{},\"without_event\":{},"
@@ -337,7 +338,9 @@ void write_summary_json(std::string& out, const Counters& c, const core::Engine&
     append_ban_json(out, ban);
     first = false;
   }
-  out += "]}\n";
+  out += ']';
+  out += extra;
+  out += "}\n";
 }
 
 void write_summary_human(std::string& out, const Counters& c, const core::Engine& engine,
@@ -513,13 +516,8 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   report_progress(true);
   std::string summary;
   if (options.json) {
-    write_summary_json(summary, counters, engine, options.top);
-    if (pcap) {
-      // One more member of the summary object: replace its closing brace.
-      summary.pop_back();  // '\n'
-      summary.pop_back();  // '}'
-      summary += ",\"pcap\":" + pcap->summary_json() + "}\n";
-    }
+    write_summary_json(summary, counters, engine, options.top,
+                       pcap ? ",\"pcap\":" + pcap->summary_json() : std::string());
   } else {
     write_summary_human(summary, counters, engine, options.top);
     if (pcap) summary += "  " + pcap->summary_line() + "\n";
