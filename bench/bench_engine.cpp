@@ -52,9 +52,8 @@ Address nth_address(std::uint32_t i) {
 // Events: `n` failures, spread over `addresses` attackers in a random order, `gap_us` apart, a
 // dozen usernames.
 std::vector<Event> make_events(std::size_t n, std::uint32_t addresses, std::int64_t gap_us) {
-  static const std::vector<std::string> users = {"admin", "info", "test", "bob", "alice",
-                                                 "root",  "sales", "office", "user", "web",
-                                                 "mail", "support"};
+  static const std::vector<std::string> users = {"admin", "info",   "test", "bob", "alice", "root",
+                                                 "sales", "office", "user", "web", "mail",  "support"};
   std::mt19937 rng(7);
   std::vector<Event> out(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -72,8 +71,7 @@ std::vector<Event> make_events(std::size_t n, std::uint32_t addresses, std::int6
 
 // range(0): attacking addresses; range(1): microseconds between failures.
 void run(benchmark::State& state, std::vector<Rule> rules) {
-  const auto events = make_events(1 << 20, static_cast<std::uint32_t>(state.range(0)),
-                                  state.range(1));
+  const auto events = make_events(1 << 20, static_cast<std::uint32_t>(state.range(0)), state.range(1));
   Policy p;
   p.rules = std::move(rules);
   p.allowlist = {*Prefix::parse("127.0.0.0/8"), *Prefix::parse("::1")};

@@ -1,8 +1,8 @@
 // ns per line of LineDecoder::decode() for typical Postfix lines, format "auto": an authentication
 // failure, a connect, and the noise most of a mail log is (other Postfix programs), plus a realistic
 // mix (about a quarter failures, IPv4 and IPv6, a few thousand addresses) that estimates lines/s.
-//   cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build/release --target bench_matchers
-//   build/release/bench/bench_matchers
+//   cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build build/release --target
+//   bench_matchers build/release/bench/bench_matchers
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -90,8 +90,9 @@ std::vector<std::string> mixed_lines(std::size_t n) {
     ++second;
     const unsigned h = (second / 3600) % 24, m = (second / 60) % 60, s = second % 60;
     const unsigned pid = 1000 + host;
-    std::snprintf(buf, sizeof buf, "Nov 27 %02u:%02u:%02u mail postfix/submission/smtpd[%u]: connect from unknown[%s]",
-                  h, m, s, pid, addr);
+    std::snprintf(buf, sizeof buf,
+                  "Nov 27 %02u:%02u:%02u mail postfix/submission/smtpd[%u]: connect from unknown[%s]", h, m,
+                  s, pid, addr);
     lines.emplace_back(buf);
     const unsigned failures = next() % 4;
     for (unsigned f = 0; f < failures; ++f) {
@@ -101,16 +102,18 @@ std::vector<std::string> mixed_lines(std::size_t n) {
                     h, m, s, pid, addr, f % 2 == 0 ? "LOGIN" : "PLAIN", host % 97);
       lines.emplace_back(buf);
     }
-    std::snprintf(buf, sizeof buf,
-                  "Nov 27 %02u:%02u:%02u mail postfix/submission/smtpd[%u]: disconnect from unknown[%s] ehlo=1 "
-                  "auth=0/%u commands=1/%u",
-                  h, m, s, pid, addr, failures, failures + 1);
+    std::snprintf(
+        buf, sizeof buf,
+        "Nov 27 %02u:%02u:%02u mail postfix/submission/smtpd[%u]: disconnect from unknown[%s] ehlo=1 "
+        "auth=0/%u commands=1/%u",
+        h, m, s, pid, addr, failures, failures + 1);
     lines.emplace_back(buf);
     for (int k = 0; k < 2; ++k) {
-      std::snprintf(buf, sizeof buf,
-                    "Nov 27 %02u:%02u:%02u mail postfix/qmgr[812]: %08X%02X: from=<bob@example.com>, size=%u, "
-                    "nrcpt=1 (queue active)",
-                    h, m, s, next(), k, 1000 + host);
+      std::snprintf(
+          buf, sizeof buf,
+          "Nov 27 %02u:%02u:%02u mail postfix/qmgr[812]: %08X%02X: from=<bob@example.com>, size=%u, "
+          "nrcpt=1 (queue active)",
+          h, m, s, next(), k, 1000 + host);
       lines.emplace_back(buf);
     }
   }

@@ -62,11 +62,12 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < count; ++i) {
     const auto until = now + std::chrono::seconds(3600 + static_cast<long>(i % 82800));
     if (i < count - v6) {
-      bans.push_back({core::Prefix::host(core::Address::from_v4(0x0a000000U + static_cast<std::uint32_t>(i))), until,
-                      false});
+      bans.push_back({core::Prefix::host(core::Address::from_v4(0x0a000000U + static_cast<std::uint32_t>(i))),
+                      until, false});
     } else {
       core::Address::Bytes b{0x20, 0x01, 0x0d, 0xb8};
-      for (int k = 0; k < 8; ++k) b[15 - static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(i >> (8 * k));
+      for (int k = 0; k < 8; ++k)
+        b[15 - static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(i >> (8 * k));
       bans.push_back({core::Prefix::host(core::Address::from_bytes(b)), until, false});
     }
   }
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
   };
   const auto nft_loaded = count_of("ban4") + count_of("ban6");
 
-  std::printf("bans into the kernel in one go: %zu (%zu IPv4, %zu IPv6), timeouts 1..24 h\n", count, count - v6, v6);
+  std::printf("bans into the kernel in one go: %zu (%zu IPv4, %zu IPv6), timeouts 1..24 h\n", count,
+              count - v6, v6);
   std::printf("  strikeout NftFirewall::restore   %7.3f s   (%zu read back)\n", ours, back.size());
   std::printf("  nft -f (nftables %s)     %7.3f s   (%llu read back)\n",
               run("nft --version | awk '{print $2}' | tr -d '\\n'").c_str(), nft,

@@ -26,7 +26,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 }  // namespace
 
@@ -53,7 +55,8 @@ int main(int argc, char** argv) {
       b.info.target = core::Prefix::host(core::Address::from_v4(0x0a000000U + static_cast<std::uint32_t>(i)));
     } else {
       core::Address::Bytes bytes{0x20, 0x01, 0x0d, 0xb8};
-      for (int k = 0; k < 8; ++k) bytes[15 - static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(i >> (8 * k));
+      for (int k = 0; k < 8; ++k)
+        bytes[15 - static_cast<std::size_t>(k)] = static_cast<std::uint8_t>(i >> (8 * k));
       b.info.target = core::Prefix::host(core::Address::from_bytes(bytes));
     }
     b.info.rule = rule.name;
@@ -91,7 +94,8 @@ int main(int argc, char** argv) {
   const auto db_bytes = std::filesystem::file_size(path);
 
   if (::unshare(CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "bench_store_restore: unshare(CLONE_NEWNET): %s (run as root)\n", std::strerror(errno));
+    std::fprintf(stderr, "bench_store_restore: unshare(CLONE_NEWNET): %s (run as root)\n",
+                 std::strerror(errno));
     return 1;
   }
 
@@ -142,14 +146,18 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(tmpl);
 
-  std::printf("| bans | database | open + quick_check | read rows | engine import | kernel table + restore | "
-              "total | target |\n|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %zu (%zu IPv6) | %.0f MB | %.3f s | %.3f s | %.3f s | %.3f s | **%.3f s** | 3 s |\n", count, v6,
-              static_cast<double>(db_bytes) / 1e6, open_s, read_s, engine_s, kernel_s, total);
-  std::printf("\nPeers (documented; `nft -f` of the same 1 M elements is measured by bench_nft_bulk on this machine):\n");
-  std::printf("  fail2ban: 20,000 bans in 30-40 min at start -> %.0f bans/s; strikeout: %.0f bans/s (%.0fx)\n",
-              20000.0 / (35 * 60), static_cast<double>(count) / total,
-              (static_cast<double>(count) / total) / (20000.0 / (35 * 60)));
+  std::printf(
+      "| bans | database | open + quick_check | read rows | engine import | kernel table + restore | "
+      "total | target |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %zu (%zu IPv6) | %.0f MB | %.3f s | %.3f s | %.3f s | %.3f s | **%.3f s** | 3 s |\n", count,
+              v6, static_cast<double>(db_bytes) / 1e6, open_s, read_s, engine_s, kernel_s, total);
+  std::printf(
+      "\nPeers (documented; `nft -f` of the same 1 M elements is measured by bench_nft_bulk on this "
+      "machine):\n");
+  std::printf(
+      "  fail2ban: 20,000 bans in 30-40 min at start -> %.0f bans/s; strikeout: %.0f bans/s (%.0fx)\n",
+      20000.0 / (35 * 60), static_cast<double>(count) / total,
+      (static_cast<double>(count) / total) / (20000.0 / (35 * 60)));
   std::printf("  nft -f of 1 M elements: about 5.4-6 s (kernel only, no database read)\n");
   std::printf("(writing the database once, not part of a start: %.3f s)\n", write_s);
   return 0;

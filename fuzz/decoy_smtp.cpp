@@ -60,10 +60,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const std::string_view o = session.output(now, ctx);
     session.on_sent(o.size(), now, ctx);
-    if (session.bytes_out() > options.output_allowance + options.output_per_input * session.bytes_in()) std::abort();
+    if (session.bytes_out() > options.output_allowance + options.output_per_input * session.bytes_in())
+      std::abort();
     if (session.close_reason(now, ctx) != CloseReason::None) break;
-    if (o.empty() && !session.wants_input()) now = std::max(now + 1ms, session.next_wake(ctx));
-    else if (o.empty() && input.empty()) break;
+    if (o.empty() && !session.wants_input())
+      now = std::max(now + 1ms, session.next_wake(ctx));
+    else if (o.empty() && input.empty())
+      break;
   }
   return 0;
 }

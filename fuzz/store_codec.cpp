@@ -18,14 +18,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (data[0] % 4) {
     case 0:
       if (auto times = strikeout::store::decode_times(rest, error)) {
-        if (strikeout::store::encode_times(*times) != strikeout::store::Bytes(rest.begin(), rest.end())) std::abort();
+        if (strikeout::store::encode_times(*times) != strikeout::store::Bytes(rest.begin(), rest.end()))
+          std::abort();
       } else if (error.empty()) {
         std::abort();
       }
       break;
     case 1:
       if (auto sources = strikeout::store::decode_campaign_sources(rest, error)) {
-        if (strikeout::store::encode_campaign_sources(*sources) != strikeout::store::Bytes(rest.begin(), rest.end()))
+        if (strikeout::store::encode_campaign_sources(*sources) !=
+            strikeout::store::Bytes(rest.begin(), rest.end()))
           std::abort();
       } else if (error.empty()) {
         std::abort();
@@ -33,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 2:
       if (auto reports = strikeout::store::decode_reports(rest, error)) {
-        if (strikeout::store::encode_reports(*reports) != strikeout::store::Bytes(rest.begin(), rest.end())) std::abort();
+        if (strikeout::store::encode_reports(*reports) != strikeout::store::Bytes(rest.begin(), rest.end()))
+          std::abort();
       } else if (error.empty()) {
         std::abort();
       }

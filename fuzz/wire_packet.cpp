@@ -18,15 +18,17 @@ struct NullSink final : strikeout::wire::WireSink {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace strikeout::wire;
   if (size < 1) return 0;
-  static constexpr LinkType kLinks[] = {LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2, LinkType::RawIp,
-                                        LinkType::RawIpv4,  LinkType::RawIpv6,  LinkType::Null};
+  static constexpr LinkType kLinks[] = {LinkType::Ethernet, LinkType::LinuxSll, LinkType::LinuxSll2,
+                                        LinkType::RawIp,    LinkType::RawIpv4,  LinkType::RawIpv6,
+                                        LinkType::Null};
   const LinkType link = kLinks[data[0] % 7];
   TcpSegment segment;
   const std::span<const std::uint8_t> frame(data + 1, size - 1);
   if (decode_frame(link, frame, segment) != DecodeStatus::Tcp) return 0;
   // The payload must lie inside the frame.
   if (!segment.payload.empty() &&
-      (segment.payload.data() < frame.data() || segment.payload.data() + segment.payload.size() > frame.data() + frame.size())) {
+      (segment.payload.data() < frame.data() ||
+       segment.payload.data() + segment.payload.size() > frame.data() + frame.size())) {
     __builtin_trap();
   }
   static ConnectionTracker* tracker = [] {

@@ -97,7 +97,8 @@ void run_child(const Options& o, int index, long count, int ready_fd, int result
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     sockaddr_in src{};
     src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(0x7F010000U | (static_cast<unsigned>(index) << 8U) | (1U + static_cast<unsigned>(i % o.sources)));
+    src.sin_addr.s_addr = htonl(0x7F010000U | (static_cast<unsigned>(index) << 8U) |
+                                (1U + static_cast<unsigned>(i % o.sources)));
     if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
         (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS)) {
       close(fd);
@@ -132,7 +133,8 @@ void run_child(const Options& o, int index, long count, int ready_fd, int result
         if (!c.got_first) {
           c.got_first = true;
           ++r.first_lines;
-          const double ms = std::chrono::duration<double, std::milli>(now - c.started).count() - o.expect_seconds * 1000;
+          const double ms =
+              std::chrono::duration<double, std::milli>(now - c.started).count() - o.expect_seconds * 1000;
           lateness_ms.push_back(static_cast<float>(ms));
         }
       } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -175,12 +177,18 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--port") o.port = std::atoi(v);
-    else if (k == "--connections") o.connections = std::atol(v);
-    else if (k == "--processes") o.processes = std::atoi(v);
-    else if (k == "--sources") o.sources = std::atoi(v);
-    else if (k == "--hold") o.hold_seconds = std::atoi(v);
-    else if (k == "--expect") o.expect_seconds = std::atof(v);
+    if (k == "--port")
+      o.port = std::atoi(v);
+    else if (k == "--connections")
+      o.connections = std::atol(v);
+    else if (k == "--processes")
+      o.processes = std::atoi(v);
+    else if (k == "--sources")
+      o.sources = std::atoi(v);
+    else if (k == "--hold")
+      o.hold_seconds = std::atoi(v);
+    else if (k == "--expect")
+      o.expect_seconds = std::atof(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -191,7 +199,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no strikeout-decoy process found: start `strikeout decoy serve` first\n");
     return 1;
   }
-  std::vector<int> ready(static_cast<std::size_t>(o.processes)), results(static_cast<std::size_t>(o.processes));
+  std::vector<int> ready(static_cast<std::size_t>(o.processes)),
+      results(static_cast<std::size_t>(o.processes));
   std::vector<pid_t> pids;
   const auto t0 = Clock::now();
   for (int p = 0; p < o.processes; ++p) {
@@ -238,19 +247,24 @@ int main(int argc, char** argv) {
   for (pid_t pid : pids) waitpid(pid, nullptr, 0);
   std::sort(lateness.begin(), lateness.end());
   auto pct = [&](double q) {
-    return lateness.empty() ? 0.0 : static_cast<double>(lateness[static_cast<std::size_t>(q * static_cast<double>(lateness.size() - 1))]);
+    return lateness.empty()
+               ? 0.0
+               : static_cast<double>(
+                     lateness[static_cast<std::size_t>(q * static_cast<double>(lateness.size() - 1))]);
   };
   const long held = total.connected - total.closed_early;
-  const double per_connection = held > 0 ? static_cast<double>(loaded - baseline) * 1024.0 / static_cast<double>(held) : 0;
-  std::printf("{\"connections_requested\": %ld, \"connected\": %ld, \"failed\": %ld, \"closed_early\": %ld, "
-              "\"held\": %ld, \"open_seconds\": %.1f, \"first_lines\": %ld, "
-              "\"lateness_ms\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}, "
-              "\"decoy_rss_kib\": {\"before\": %ld, \"held\": %ld}, \"bytes_per_connection\": %.0f, "
-              "\"endlessh_design_bytes_per_connection\": 100, \"spamd_bytes_per_connection\": 20480, "
-              "\"ratio_held_vs_endlessh_default_4096\": %.1f}\n",
-              o.connections, total.connected, total.failed, total.closed_early, held, open_seconds, total.first_lines,
-              pct(0.5), pct(0.99), lateness.empty() ? 0.0 : static_cast<double>(lateness.back()), baseline, loaded,
-              per_connection, static_cast<double>(held) / 4096.0);
+  const double per_connection =
+      held > 0 ? static_cast<double>(loaded - baseline) * 1024.0 / static_cast<double>(held) : 0;
+  std::printf(
+      "{\"connections_requested\": %ld, \"connected\": %ld, \"failed\": %ld, \"closed_early\": %ld, "
+      "\"held\": %ld, \"open_seconds\": %.1f, \"first_lines\": %ld, "
+      "\"lateness_ms\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}, "
+      "\"decoy_rss_kib\": {\"before\": %ld, \"held\": %ld}, \"bytes_per_connection\": %.0f, "
+      "\"endlessh_design_bytes_per_connection\": 100, \"spamd_bytes_per_connection\": 20480, "
+      "\"ratio_held_vs_endlessh_default_4096\": %.1f}\n",
+      o.connections, total.connected, total.failed, total.closed_early, held, open_seconds, total.first_lines,
+      pct(0.5), pct(0.99), lateness.empty() ? 0.0 : static_cast<double>(lateness.back()), baseline, loaded,
+      per_connection, static_cast<double>(held) / 4096.0);
   (void)opened;
   return 0;
 }

@@ -44,7 +44,8 @@ class Generator {
     ++totals.sessions;
     Session s;
     const bool v6 = pick(100) < 30;
-    const core::Address server = v6 ? *core::Address::parse("2001:db8::25") : *core::Address::parse("192.0.2.25");
+    const core::Address server =
+        v6 ? *core::Address::parse("2001:db8::25") : *core::Address::parse("192.0.2.25");
     core::Address client;
     if (v6) {
       core::Address::Bytes b = core::Address::parse("2001:db8:bad::")->bytes();
@@ -52,7 +53,8 @@ class Generator {
       b[15] = static_cast<std::uint8_t>(pick(256));
       client = core::Address::from_bytes(b);
     } else {
-      client = core::Address::from_v4(0xCB007100U + static_cast<std::uint32_t>(pick(4096)));  // 203.0.113.0/20-ish
+      client =
+          core::Address::from_v4(0xCB007100U + static_cast<std::uint32_t>(pick(4096)));  // 203.0.113.0/20-ish
     }
     const unsigned kind = pick(100);
     const std::uint16_t port = kind >= 95 ? 465 : (pick(2) == 0 ? 587 : 25);
@@ -81,13 +83,15 @@ class Generator {
     } else {
       server_says("220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n");
       client_says("EHLO client" + std::to_string(pick(1000)) + ".example\r\n");
-      server_says("250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n"
-                  "250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+      server_says(
+          "250-mail.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n"
+          "250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
       const std::string fail = "535 5.7.8 Error: authentication failed: authentication failure\r\n";
       const std::string user = "user" + std::to_string(pick(5000));
       if (kind < 40) {  // hydra-like: several PLAIN guesses on one connection
         for (unsigned i = 0, n = 1 + pick(5); i < n; ++i) {
-          client_says("AUTH PLAIN " + wire::testing::plain_response(user, "guess" + std::to_string(i)) + "\r\n");
+          client_says("AUTH PLAIN " + wire::testing::plain_response(user, "guess" + std::to_string(i)) +
+                      "\r\n");
           server_says(fail);
           ++totals.failures;
         }
@@ -108,7 +112,8 @@ class Generator {
         client_says("MAIL FROM:<" + user + "@example.org>\r\nRCPT TO:<friend@example.net>\r\nDATA\r\n");
         server_says("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
         std::string body = "Subject: hello\r\n\r\n";
-        for (unsigned i = 0, n = 10 + pick(60); i < n; ++i) body += "a line of the message, AUTH PLAIN is just text here\r\n";
+        for (unsigned i = 0, n = 10 + pick(60); i < n; ++i)
+          body += "a line of the message, AUTH PLAIN is just text here\r\n";
         for (std::size_t at = 0; at < body.size(); at += 1400) client_says(body.substr(at, 1400));
         client_says(".\r\n");
         server_says("250 2.0.0 Ok: queued as 4ABCDEF\r\n");
@@ -127,12 +132,12 @@ class Generator {
         client_says("STARTTLS\r\n");
         server_says("220 2.0.0 Ready to start TLS\r\n");
         for (unsigned i = 0, n = 4 + pick(12); i < n; ++i) {
-        if (i % 2) {
-          client_says(noise(40 + pick(1400)));
-        } else {
-          server_says(noise(40 + pick(1400)));
+          if (i % 2) {
+            client_says(noise(40 + pick(1400)));
+          } else {
+            server_says(noise(40 + pick(1400)));
+          }
         }
-      }
       }
       if (port != 465 && kind < 85) {
         client_says("QUIT\r\n");
@@ -152,7 +157,9 @@ class Generator {
     for (auto& ch : s) ch = static_cast<char>(rng_() & 0xff);
     return s;
   }
-  static void push(Session& s, const Segment& seg) { s.frames.push_back(wire::testing::ethernet(wire::testing::ip_packet(seg))); }
+  static void push(Session& s, const Segment& seg) {
+    s.frames.push_back(wire::testing::ethernet(wire::testing::ip_packet(seg)));
+  }
 
   std::mt19937_64 rng_;
 };
@@ -167,8 +174,10 @@ int main(int argc, char** argv) {
   std::uint64_t packets = 1'000'000;
   std::uint64_t seed = 1;
   for (int i = 2; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--packets") == 0) packets = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (std::strcmp(argv[i], "--seed") == 0) seed = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--packets") == 0)
+      packets = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (std::strcmp(argv[i], "--seed") == 0)
+      seed = std::strtoull(argv[i + 1], nullptr, 10);
   }
   pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
   pcap_dumper_t* out = pcap_dump_open(dead, argv[1]);
@@ -197,9 +206,11 @@ int main(int argc, char** argv) {
   }
   pcap_dump_close(out);
   pcap_close(dead);
-  std::printf("packets %llu sessions_started %llu failure_replies_planned %llu successes_planned %llu tls_sessions %llu\n",
-              static_cast<unsigned long long>(written), static_cast<unsigned long long>(totals.sessions),
-              static_cast<unsigned long long>(totals.failures), static_cast<unsigned long long>(totals.successes),
-              static_cast<unsigned long long>(totals.tls_sessions));
+  std::printf(
+      "packets %llu sessions_started %llu failure_replies_planned %llu successes_planned %llu tls_sessions "
+      "%llu\n",
+      static_cast<unsigned long long>(written), static_cast<unsigned long long>(totals.sessions),
+      static_cast<unsigned long long>(totals.failures), static_cast<unsigned long long>(totals.successes),
+      static_cast<unsigned long long>(totals.tls_sessions));
   return 0;
 }

@@ -56,10 +56,12 @@ int main(int argc, char** argv) {
     packets = sensor.decode_stats().frames;
     stats = sensor.stats();
   }
-  std::printf("packets %llu seconds %.3f packets_per_s %.0f failures %llu successes %llu starttls %llu implicit_tls %llu\n",
-              static_cast<unsigned long long>(packets), best, static_cast<double>(packets) / best,
-              static_cast<unsigned long long>(found.failures), static_cast<unsigned long long>(found.successes),
-              static_cast<unsigned long long>(stats.starttls_sessions),
-              static_cast<unsigned long long>(stats.implicit_tls_connections));
+  std::printf(
+      "packets %llu seconds %.3f packets_per_s %.0f failures %llu successes %llu starttls %llu implicit_tls "
+      "%llu\n",
+      static_cast<unsigned long long>(packets), best, static_cast<double>(packets) / best,
+      static_cast<unsigned long long>(found.failures), static_cast<unsigned long long>(found.successes),
+      static_cast<unsigned long long>(stats.starttls_sessions),
+      static_cast<unsigned long long>(stats.implicit_tls_connections));
   return 0;
 }

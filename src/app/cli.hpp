@@ -14,7 +14,9 @@ namespace strikeout::app {
 class CommandRegistry {
  public:
   // `run` returns the process exit code (0 success, 1 the command failed, 2 usage error).
-  void add(CLI::App* subcommand, std::function<int()> run) { commands_.emplace_back(subcommand, std::move(run)); }
+  void add(CLI::App* subcommand, std::function<int()> run) {
+    commands_.emplace_back(subcommand, std::move(run));
+  }
 
   // Runs the parsed subcommand; 2 when none was (CLI11 already required one).
   int run_parsed() const {

@@ -29,7 +29,8 @@ struct Common {
 };
 
 void add_common(CLI::App* cmd, Common& c, bool with_json = true) {
-  cmd->add_option("--socket", c.socket, "The daemon's control socket ([control] socket)")->capture_default_str();
+  cmd->add_option("--socket", c.socket, "The daemon's control socket ([control] socket)")
+      ->capture_default_str();
   if (with_json) cmd->add_flag("--json", c.json_output, "Print the daemon's answer as one JSON object");
 }
 
@@ -61,7 +62,8 @@ std::string quoted(const std::string& attacker_text) {
 
 // Connects, sends `request`, and returns the daemon's successful result; on any failure prints one
 // line to stderr and returns nullopt with `exit_code` set.
-std::optional<json> call(const Common& c, const std::string& command, const control::Request& request, int& exit_code) {
+std::optional<json> call(const Common& c, const std::string& command, const control::Request& request,
+                         int& exit_code) {
   auto client = control::ControlClient::connect(c.socket);
   if (auto* error = std::get_if<std::string>(&client)) {
     std::fprintf(stderr, "strikeout %s: %s\n", command.c_str(), error->c_str());
@@ -109,8 +111,9 @@ void print_status(const json& s) {
   }
   const auto& e = s["engine"];
   std::printf("engine: %s tracked keys in %s; %s evictions; %s strikes and %s bans since start\n",
-              text_of(e, "tracked_keys").c_str(), human_bytes(e.value("memory_bytes", std::uint64_t{0})).c_str(),
-              text_of(e, "evictions").c_str(), text_of(e, "strikes_total").c_str(), text_of(e, "bans_total").c_str());
+              text_of(e, "tracked_keys").c_str(),
+              human_bytes(e.value("memory_bytes", std::uint64_t{0})).c_str(), text_of(e, "evictions").c_str(),
+              text_of(e, "strikes_total").c_str(), text_of(e, "bans_total").c_str());
   std::string by_rule;
   for (const auto& [rule, n] : s["bans"]["by_rule"].items()) {
     by_rule += (by_rule.empty() ? "" : ", ") + rule + " " + control::dump(n);
@@ -119,8 +122,9 @@ void print_status(const json& s) {
               by_rule.empty() ? "" : (" (" + by_rule + ")").c_str());
   const auto& k = s["kernel"];
   std::printf("kernel: table %s %s, %s (%s elements); %s batch errors\n", text_of(k, "table").c_str(),
-              k.value("present", false) ? "present" : "MISSING", k.value("in_sync", false) ? "in sync" : "NOT in sync",
-              text_of(k, "elements").c_str(), text_of(k, "batch_errors").c_str());
+              k.value("present", false) ? "present" : "MISSING",
+              k.value("in_sync", false) ? "in sync" : "NOT in sync", text_of(k, "elements").c_str(),
+              text_of(k, "batch_errors").c_str());
   if (k.contains("problem")) std::printf("  problem: %s\n", text_of(k, "problem").c_str());
   std::printf("metrics: %s\n", s["metrics"].is_null() ? "off" : text_of(s, "metrics").c_str());
   if (!s["warnings"].empty()) {
@@ -134,7 +138,8 @@ void print_bans(const json& bans) {
     std::printf("no active bans\n");
     return;
   }
-  std::printf("%-40s %-20s %-22s %-22s %7s  %s\n", "ADDRESS/NETWORK", "RULE", "SINCE", "UNTIL", "STRIKES", "REASON");
+  std::printf("%-40s %-20s %-22s %-22s %7s  %s\n", "ADDRESS/NETWORK", "RULE", "SINCE", "UNTIL", "STRIKES",
+              "REASON");
   for (const auto& b : bans) {
     std::printf("%-40s %-20s %-22s %-22s %7s  %s\n", text_of(b, "target").c_str(), text_of(b, "rule").c_str(),
                 text_of(b, "since").c_str(), text_of(b, "until").c_str(), text_of(b, "strikes").c_str(),
@@ -150,10 +155,12 @@ std::string describe_entry(const json& e) {
     if (e.contains("service")) line += " service=" + text_of(e, "service");
     if (e.contains("count")) line += " attempts=" + text_of(e, "count");
   } else if (type == "strike") {
-    line = "strike " + text_of(e, "strike") + " of " + text_of(e, "threshold") + " rule=" + text_of(e, "rule");
+    line =
+        "strike " + text_of(e, "strike") + " of " + text_of(e, "threshold") + " rule=" + text_of(e, "rule");
   } else if (type == "ban") {
     line = std::string(e.value("extended", false) ? "ban extended" : "BAN") + " " + text_of(e, "target") +
-           " rule=" + text_of(e, "rule") + " offence=" + text_of(e, "offence") + " until " + text_of(e, "until");
+           " rule=" + text_of(e, "rule") + " offence=" + text_of(e, "offence") + " until " +
+           text_of(e, "until");
   } else {
     line = "unban  " + text_of(e, "target") + " rule=" + text_of(e, "rule");
   }
@@ -185,7 +192,8 @@ void print_explain(const json& x) {
       for (const auto& [rule, e] : latest) {
         std::string window;
         for (const auto& r : x["rules"]) {
-          if (text_of(r, "name") == rule) window = " (" + text_of(r, "hits") + " within " + text_of(r, "within") + " bans)";
+          if (text_of(r, "name") == rule)
+            window = " (" + text_of(r, "hits") + " within " + text_of(r, "within") + " bans)";
         }
         std::printf("  rule %s: strike %s of %s at %s%s\n", rule.c_str(), text_of(e, "strike").c_str(),
                     text_of(e, "threshold").c_str(), text_of(e, "time").c_str(), window.c_str());
@@ -194,13 +202,15 @@ void print_explain(const json& x) {
   }
   if (!x["activity"].empty()) {
     std::printf("recent activity (oldest first):\n");
-    for (const auto& e : x["activity"]) std::printf("  %s  %s\n", text_of(e, "time").c_str(), describe_entry(e).c_str());
+    for (const auto& e : x["activity"])
+      std::printf("  %s  %s\n", text_of(e, "time").c_str(), describe_entry(e).c_str());
   }
   if (!x["escalation"].empty()) {
     std::printf("escalation history:\n");
     for (const auto& e : x["escalation"]) {
-      std::printf("  %s  offence %s: %s until %s (rule %s)\n", text_of(e, "time").c_str(), text_of(e, "offence").c_str(),
-                  text_of(e, "target").c_str(), text_of(e, "until").c_str(), text_of(e, "rule").c_str());
+      std::printf("  %s  offence %s: %s until %s (rule %s)\n", text_of(e, "time").c_str(),
+                  text_of(e, "offence").c_str(), text_of(e, "target").c_str(), text_of(e, "until").c_str(),
+                  text_of(e, "rule").c_str());
     }
   }
 }
@@ -218,7 +228,8 @@ int run_simple(const std::string& name, Simple& s, void (*print)(const json&)) {
     if (s.request.command == control::Command::Explain) {
       auto a = core::Address::parse(s.target_text);
       if (!a) {
-        std::fprintf(stderr, "strikeout %s: \"%s\" is not an IPv4 or IPv6 address\n", name.c_str(), s.target_text.c_str());
+        std::fprintf(stderr, "strikeout %s: \"%s\" is not an IPv4 or IPv6 address\n", name.c_str(),
+                     s.target_text.c_str());
         return kUsage;
       }
       s.request.target = core::Prefix::host(*a);
@@ -300,21 +311,24 @@ void register_control_commands(CLI::App& app, CommandRegistry& registry) {
   };
 
   {
-    auto [s, cmd] = make("status",
-                         "The running daemon: uptime, configuration, each sensor's health, tracked keys and memory,\n"
-                         "active bans by rule, whether the kernel table is present and in sync, and warnings.",
-                         control::Command::Status);
+    auto [s, cmd] =
+        make("status",
+             "The running daemon: uptime, configuration, each sensor's health, tracked keys and memory,\n"
+             "active bans by rule, whether the kernel table is present and in sync, and warnings.",
+             control::Command::Status);
     registry.add(cmd, [s] { return run_simple("status", *s, print_status); });
   }
   {
-    auto [s, cmd] = make("list", "Active bans: address or network, rule, since, until, strikes, reason.", control::Command::List);
+    auto [s, cmd] = make("list", "Active bans: address or network, rule, since, until, strikes, reason.",
+                         control::Command::List);
     cmd->add_option("--rule", s->request.rule, "Only the bans of this rule");
     registry.add(cmd, [s] { return run_simple("list", *s, [](const json& r) { print_bans(r["bans"]); }); });
   }
   {
-    auto [s, cmd] = make("ban",
-                         "Ban an address or network now (in the kernel before this returns). Refuses allowlisted targets.",
-                         control::Command::Ban);
+    auto [s, cmd] = make(
+        "ban",
+        "Ban an address or network now (in the kernel before this returns). Refuses allowlisted targets.",
+        control::Command::Ban);
     cmd->add_option("TARGET", s->target_text, "ADDRESS or ADDRESS/LENGTH")->required();
     cmd->add_option("--for", s->duration_text, "How long (e.g. 90s, 20m, 1h30m, 7d; default 1d)");
     cmd->add_option("--reason", s->request.reason, "Why (shown by list and explain)");
@@ -325,24 +339,28 @@ void register_control_commands(CLI::App& app, CommandRegistry& registry) {
     });
   }
   {
-    auto [s, cmd] = make("unban", "Lift a ban now (from the kernel before this returns).", control::Command::Unban);
+    auto [s, cmd] =
+        make("unban", "Lift a ban now (from the kernel before this returns).", control::Command::Unban);
     cmd->add_option("TARGET", s->target_text, "ADDRESS or ADDRESS/LENGTH, as `list` shows it")->required();
     registry.add(cmd, [s] {
-      return run_simple("unban", *s, [](const json& r) { std::printf("unbanned %s\n", text_of(r, "target").c_str()); });
+      return run_simple("unban", *s,
+                        [](const json& r) { std::printf("unbanned %s\n", text_of(r, "target").c_str()); });
     });
   }
   {
-    auto [s, cmd] = make("explain",
-                         "Why an address is banned, or how close it is: its recent events with times and sensors,\n"
-                         "the strikes per rule, and its escalation history.",
-                         control::Command::Explain);
+    auto [s, cmd] =
+        make("explain",
+             "Why an address is banned, or how close it is: its recent events with times and sensors,\n"
+             "the strikes per rule, and its escalation history.",
+             control::Command::Explain);
     cmd->add_option("ADDRESS", s->target_text, "An IPv4 or IPv6 address")->required();
     registry.add(cmd, [s] { return run_simple("explain", *s, print_explain); });
   }
   {
-    auto* allow = app.add_subcommand("allow",
-                                     "The allowlist in force: the configuration's networks plus those added here\n"
-                                     "(kept across restarts). Changes take effect at once.");
+    auto* allow =
+        app.add_subcommand("allow",
+                           "The allowlist in force: the configuration's networks plus those added here\n"
+                           "(kept across restarts). Changes take effect at once.");
     allow->require_subcommand(1);
     auto add = std::make_shared<Simple>();
     add->request.command = control::Command::AllowAdd;
@@ -358,12 +376,14 @@ void register_control_commands(CLI::App& app, CommandRegistry& registry) {
     auto remove = std::make_shared<Simple>();
     remove->request.command = control::Command::AllowRemove;
     auto* remove_cmd = allow->add_subcommand(
-        "remove", "Remove an entry added with `allow add` (entries from the configuration file are edited there).");
+        "remove",
+        "Remove an entry added with `allow add` (entries from the configuration file are edited there).");
     add_common(remove_cmd, remove->common);
     remove_cmd->add_option("CIDR", remove->target_text, "ADDRESS or ADDRESS/LENGTH")->required();
     registry.add(remove_cmd, [remove] {
-      return run_simple("allow remove", *remove,
-                        [](const json& r) { std::printf("removed %s from the allowlist\n", text_of(r, "target").c_str()); });
+      return run_simple("allow remove", *remove, [](const json& r) {
+        std::printf("removed %s from the allowlist\n", text_of(r, "target").c_str());
+      });
     });
     auto list = std::make_shared<Simple>();
     list->request.command = control::Command::AllowList;
@@ -371,28 +391,35 @@ void register_control_commands(CLI::App& app, CommandRegistry& registry) {
     add_common(list_cmd, list->common);
     registry.add(list_cmd, [list] {
       return run_simple("allow list", *list, [](const json& r) {
-        for (const auto& p : r["configuration"]) std::printf("%-44s configuration\n", p.get<std::string>().c_str());
-        for (const auto& p : r["runtime"]) std::printf("%-44s strikeout allow add\n", p.get<std::string>().c_str());
-        if (r.value("host_addresses", false)) std::printf("%-44s [allow] host_addresses\n", "(this host's own addresses)");
+        for (const auto& p : r["configuration"])
+          std::printf("%-44s configuration\n", p.get<std::string>().c_str());
+        for (const auto& p : r["runtime"])
+          std::printf("%-44s strikeout allow add\n", p.get<std::string>().c_str());
+        if (r.value("host_addresses", false))
+          std::printf("%-44s [allow] host_addresses\n", "(this host's own addresses)");
       });
     });
   }
   {
     auto c = std::make_shared<Common>();
-    auto* cmd = app.add_subcommand("watch",
-                                   "Follow attempts, strikes and bans live, one line each (the recipe's tcpdump view\n"
-                                   "without the packets). --json: one JSON object per line.");
+    auto* cmd = app.add_subcommand(
+        "watch",
+        "Follow attempts, strikes and bans live, one line each (the recipe's tcpdump view\n"
+        "without the packets). --json: one JSON object per line.");
     add_common(cmd, *c);
     registry.add(cmd, [c] { return run_watch(*c); });
   }
   {
-    auto [s, cmd] = make("reload",
-                         "Load the configuration file again (as SIGHUP does): bans, history and unchanged rules' windows\n"
-                         "are kept; a file with errors is refused and the old configuration stays.",
-                         control::Command::Reload);
-    registry.add(cmd, [s] { return run_simple("reload", *s, [](const json& r) {
-      std::printf("reloaded: %s rules\n", text_of(r, "rules").c_str());
-    }); });
+    auto [s, cmd] = make(
+        "reload",
+        "Load the configuration file again (as SIGHUP does): bans, history and unchanged rules' windows\n"
+        "are kept; a file with errors is refused and the old configuration stays.",
+        control::Command::Reload);
+    registry.add(cmd, [s] {
+      return run_simple("reload", *s, [](const json& r) {
+        std::printf("reloaded: %s rules\n", text_of(r, "rules").c_str());
+      });
+    });
   }
   (void)print_nothing;
 }

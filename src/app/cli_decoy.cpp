@@ -41,7 +41,9 @@ std::optional<config::Config> load(const DecoyCommand& c, std::FILE* err) {
   return std::get<config::Config>(std::move(loaded));
 }
 
-core::Time now() { return std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now()); }
+core::Time now() {
+  return std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now());
+}
 
 // Standalone, nobody is banned: each attempt is one line on standard output.
 class PrintAttempts final : public decoy::AttemptSink {
@@ -50,8 +52,8 @@ class PrintAttempts final : public decoy::AttemptSink {
     const char* outcome = !a.has_credentials ? "no password" : a.accepted ? "FAKE SUCCESS" : "refused";
     std::printf("%s decoy %s %s AUTH %s user %s: %s\n", core::format_rfc3339(a.time).c_str(),
                 decoy::kModeNames[static_cast<std::size_t>(a.mode)], a.source.to_string().c_str(),
-                decoy::kMechanismNames[static_cast<std::size_t>(a.mechanism)], decoy::escape_field(a.user).c_str(),
-                outcome);
+                decoy::kMechanismNames[static_cast<std::size_t>(a.mechanism)],
+                decoy::escape_field(a.user).c_str(), outcome);
     std::fflush(stdout);
   }
 };
@@ -77,9 +79,10 @@ int run_serve(const DecoyCommand& c) {
     return 1;
   }
   auto supervisor = std::move(std::get<0>(started));
-  std::fprintf(stderr, "decoy listening on port %u, mode %s, %llu workers, up to %u connections\n",
-               static_cast<unsigned>(cfg->decoy.port), decoy::kModeNames[static_cast<std::size_t>(cfg->decoy.mode)],
-               static_cast<unsigned long long>(supervisor->counters().workers_running), cfg->decoy.max_connections);
+  std::fprintf(
+      stderr, "decoy listening on port %u, mode %s, %llu workers, up to %u connections\n",
+      static_cast<unsigned>(cfg->decoy.port), decoy::kModeNames[static_cast<std::size_t>(cfg->decoy.mode)],
+      static_cast<unsigned long long>(supervisor->counters().workers_running), cfg->decoy.max_connections);
   PrintAttempts printer;
   asio::posix::stream_descriptor events(io, ::dup(supervisor->event_fd()));
   std::function<void()> arm = [&] {
@@ -140,9 +143,10 @@ void register_decoy_commands(CLI::App& app, CommandRegistry& registry) {
       "serve",
       "Run the decoy's workers alone, without the daemon (the daemon starts them itself): each AUTH attempt\n"
       "is printed and recorded; nobody is banned. SIGTERM or SIGINT stops.");
-  auto* serve_config = serve_cmd->add_option("--config", serve->config_path,
-                                             "Configuration file (default /etc/strikeout/strikeout.toml, else the "
-                                             "built-in default)");
+  auto* serve_config =
+      serve_cmd->add_option("--config", serve->config_path,
+                            "Configuration file (default /etc/strikeout/strikeout.toml, else the "
+                            "built-in default)");
   registry.add(serve_cmd, [serve, serve_config] {
     serve->config_given = serve_config->count() > 0;
     return run_serve(*serve);
@@ -156,7 +160,8 @@ void register_decoy_commands(CLI::App& app, CommandRegistry& registry) {
       "attempts, fake successes given, top usernames and top passwords (by salted hash).");
   auto* report_config = report_cmd->add_option("--config", report->config_path, "Configuration file");
   report_cmd->add_flag("--json", report->json, "One JSON object");
-  report_cmd->add_option("--top", report->top, "Entries in the top lists (default 10)")->check(CLI::Range(1, 10000));
+  report_cmd->add_option("--top", report->top, "Entries in the top lists (default 10)")
+      ->check(CLI::Range(1, 10000));
   registry.add(report_cmd, [report, report_config] {
     report->config_given = report_config->count() > 0;
     return run_report(*report);

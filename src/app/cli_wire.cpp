@@ -21,8 +21,10 @@ void register_wire_commands(CLI::App& app, CommandRegistry& registry) {
       "Connect to an SMTP server, try AUTH LOGIN and AUTH PLAIN with a random username and password, and\n"
       "print exactly what it answered and the configuration lines that match it (the recipe's telnet\n"
       "session, automated).");
-  probe_cmd->add_option("TARGET", probe->target, "HOST, HOST:PORT or [IPv6]:PORT (port default 587)")->required();
-  probe_cmd->add_option("--timeout", *timeout_seconds, "Seconds to wait for the connection and for each reply")
+  probe_cmd->add_option("TARGET", probe->target, "HOST, HOST:PORT or [IPv6]:PORT (port default 587)")
+      ->required();
+  probe_cmd
+      ->add_option("--timeout", *timeout_seconds, "Seconds to wait for the connection and for each reply")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
   probe_cmd->add_flag("--json", probe->json, "One JSON object instead of the report");
@@ -43,11 +45,14 @@ void register_wire_commands(CLI::App& app, CommandRegistry& registry) {
       "export",
       "Write a ruleset that does what the configuration says with the kernel alone, in the recipe's manner\n"
       "(for hosts that cannot run the daemon). Its limits are written at its top.");
-  export_cmd->add_option("FORMAT", *format, "nft or iptables")->required()->check(CLI::IsMember({"nft", "iptables"}));
+  export_cmd->add_option("FORMAT", *format, "nft or iptables")
+      ->required()
+      ->check(CLI::IsMember({"nft", "iptables"}));
   export_cmd->add_option("--config", *config_path, "Configuration file (default: the built-in default)");
   export_cmd->add_option("--failure-reply", *replies,
                          "A failure reply to match at the start of a reply line (repeatable; default: 535)");
-  export_cmd->add_option("--table", *table, "nft table (family inet) or iptables chain prefix")->capture_default_str();
+  export_cmd->add_option("--table", *table, "nft table (family inet) or iptables chain prefix")
+      ->capture_default_str();
   registry.add(export_cmd, [format, config_path, replies, table] {
     config::LoadResult loaded =
         config_path->empty() ? config::load_default_config() : config::load_config_file(*config_path);

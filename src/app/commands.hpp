@@ -11,7 +11,7 @@ namespace strikeout::app {
 inline constexpr const char* kDefaultConfigPath = "/etc/strikeout/strikeout.toml";
 
 struct ReplayCommand {
-  std::string config_path;          // empty: the built-in default configuration
+  std::string config_path;  // empty: the built-in default configuration
   bool json = false;
   std::optional<int> year;
   std::string format = "auto";

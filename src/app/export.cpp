@@ -14,7 +14,9 @@ namespace {
 
 using core::Duration;
 
-std::int64_t seconds_of(Duration d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+std::int64_t seconds_of(Duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
 
 std::string join_ports(const std::vector<std::uint16_t>& ports, const char* sep) {
   std::string s;
@@ -77,7 +79,8 @@ void header(std::string& o, const ExportOptions& opt, const RuleChoice& rules, c
   line("a rule's threshold is rejected on the protected ports.");
   line("");
   line("LIMITS (what the strikeout daemon does and this ruleset cannot):");
-  line("- No TLS: replies on port 465 and after STARTTLS are encrypted; only plaintext sessions are counted.");
+  line(
+      "- No TLS: replies on port 465 and after STARTTLS are encrypted; only plaintext sessions are counted.");
   line("- Only the start of a segment: a failure reply that is not the first reply in its TCP segment");
   line("  (pipelining) or that is split across segments is missed; one segment counts at most once.");
   if (nft) {
@@ -86,7 +89,9 @@ void header(std::string& o, const ExportOptions& opt, const RuleChoice& rules, c
     line("- Open sessions are not ended: their packets are rejected, but the server keeps the socket until");
     line("  its own timeout (the daemon destroys it, as `ss -K` does). Sets hold at most the size given.");
   } else {
-    line("- The `recent` table holds 100 addresses by default (xt_recent ip_list_tot) and silently evicts the");
+    line(
+        "- The `recent` table holds 100 addresses by default (xt_recent ip_list_tot) and silently evicts "
+        "the");
     line("  oldest, strikes and all; it remembers 20 packets per address (ip_pkt_list_tot), so no rule can");
     line("  count more than 20. Raise them with the module options ip_list_tot / ip_pkt_list_tot.");
     line("- IPv4 only (iptables-restore); write an ip6tables file for IPv6 by hand, or use the nft export.");
@@ -110,14 +115,17 @@ std::string nft_payload_match(const std::string& text) {
   for (std::size_t at = 0; at < text.size(); at += 16) {
     const std::size_t n = std::min<std::size_t>(16, text.size() - at);
     std::string hex;
-    for (std::size_t i = 0; i < n; ++i) hex += fmt::format("{:02x}", static_cast<unsigned char>(text[at + i]));
+    for (std::size_t i = 0; i < n; ++i)
+      hex += fmt::format("{:02x}", static_cast<unsigned char>(text[at + i]));
     m += fmt::format("@ih,{},{} 0x{} ", at * 8, n * 8, hex);
   }
   return m;
 }
 
 // The text matched for a failure reply: "535" alone becomes "535 " (a reply's last line).
-std::string reply_text(const std::string& pattern) { return pattern.size() == 3 ? pattern + " " : pattern; }
+std::string reply_text(const std::string& pattern) {
+  return pattern.size() == 3 ? pattern + " " : pattern;
+}
 
 std::string render_nft(const ExportOptions& opt, const RuleChoice& rules) {
   const auto& cfg = opt.config;
@@ -148,23 +156,27 @@ std::string render_nft(const ExportOptions& opt, const RuleChoice& rules) {
     for (const char* fam : {"4", "6"}) {
       const char* type = fam[0] == '4' ? "ipv4_addr" : "ipv6_addr";
       for (std::uint32_t k = 1; k < rule.hits; ++k) {
-        o += fmt::format("  set r{}_strike{}_{} {{ type {}; flags dynamic, timeout; timeout {}s; size {}; }}\n", r, k,
-                         fam, type, within, size);
+        o += fmt::format(
+            "  set r{}_strike{}_{} {{ type {}; flags dynamic, timeout; timeout {}s; size {}; }}\n", r, k, fam,
+            type, within, size);
       }
-      o += fmt::format("  set r{}_ban{} {{ type {}; flags dynamic, timeout; timeout {}s; size {}; }}\n", r, fam, type,
-                       seconds_of(rule.ban), size);
+      o += fmt::format("  set r{}_ban{} {{ type {}; flags dynamic, timeout; timeout {}s; size {}; }}\n", r,
+                       fam, type, seconds_of(rule.ban), size);
     }
     o += '\n';
   }
   if (cfg.enforce.rate_limit) {
     o += fmt::format("  # the recipe's connection-rate limit: per source, a token bucket\n");
-    o += fmt::format("  set rate4 {{ type ipv4_addr; flags dynamic, timeout; timeout 1h; size {}; }}\n", size);
-    o += fmt::format("  set rate6 {{ type ipv6_addr; flags dynamic, timeout; timeout 1h; size {}; }}\n\n", size);
+    o +=
+        fmt::format("  set rate4 {{ type ipv4_addr; flags dynamic, timeout; timeout 1h; size {}; }}\n", size);
+    o += fmt::format("  set rate6 {{ type ipv6_addr; flags dynamic, timeout; timeout 1h; size {}; }}\n\n",
+                     size);
   }
 
   // Outbound replies: a failure reply leaving a protected port counts against its destination.
   o += "  chain replies {\n    type filter hook output priority filter; policy accept;\n";
-  o += fmt::format("    tcp sport {{ {} }} jump failure_reply\n  }}\n\n", read_ports.empty() ? "0" : read_ports);
+  o += fmt::format("    tcp sport {{ {} }} jump failure_reply\n  }}\n\n",
+                   read_ports.empty() ? "0" : read_ports);
   o += "  chain failure_reply {\n";
   for (const auto& p : opt.failure_replies) {
     o += fmt::format("    {}jump count_failure\n", nft_payload_match(reply_text(p)));
@@ -181,14 +193,19 @@ std::string render_nft(const ExportOptions& opt, const RuleChoice& rules) {
     for (const char* fam : {"4", "6"}) {
       const std::string addr = fam[0] == '4' ? "ip daddr" : "ip6 daddr";
       // Highest strike first, so one reply moves a client one step.
-      const std::string last = rule.hits > 1 ? fmt::format("{} @r{}_strike{}_{} ", addr, r, rule.hits - 1, fam)
-                                             : fmt::format("meta nfproto ipv{} ", fam);
-      o += fmt::format("    {}update @r{}_ban{} {{ {} timeout {}s }} log prefix \"SMTP_AUTH_FAIL: Strike {}: ban rule={} \" return\n",
-                       last, r, fam, addr, ban, rule.hits, rule.name);
+      const std::string last = rule.hits > 1
+                                   ? fmt::format("{} @r{}_strike{}_{} ", addr, r, rule.hits - 1, fam)
+                                   : fmt::format("meta nfproto ipv{} ", fam);
+      o += fmt::format(
+          "    {}update @r{}_ban{} {{ {} timeout {}s }} log prefix \"SMTP_AUTH_FAIL: Strike {}: ban rule={} "
+          "\" return\n",
+          last, r, fam, addr, ban, rule.hits, rule.name);
       for (std::uint32_t k = rule.hits - 1; k >= 1; --k) {
         const std::string cond = k > 1 ? fmt::format("{} @r{}_strike{}_{} ", addr, r, k - 1, fam) : "";
-        o += fmt::format("    meta nfproto ipv{} {}add @r{}_strike{}_{} {{ {} }} log prefix \"SMTP_AUTH_FAIL: Strike {}: rule={} \" return\n",
-                         fam, cond, r, k, fam, addr, k, rule.name);
+        o += fmt::format(
+            "    meta nfproto ipv{} {}add @r{}_strike{}_{} {{ {} }} log prefix \"SMTP_AUTH_FAIL: Strike {}: "
+            "rule={} \" return\n",
+            fam, cond, r, k, fam, addr, k, rule.name);
       }
     }
     o += "  }\n\n";
@@ -202,18 +219,24 @@ std::string render_nft(const ExportOptions& opt, const RuleChoice& rules) {
   o += "    ip saddr @allow4 return\n    ip6 saddr @allow6 return\n";
   if (cfg.allow_host_addresses) o += "    fib saddr type local return\n";
   for (std::size_t r = 0; r < rules.exported.size(); ++r) {
-    o += fmt::format("    ip saddr @r{}_ban4 counter {}\n    ip6 saddr @r{}_ban6 counter {}\n", r, verdict, r, verdict);
+    o += fmt::format("    ip saddr @r{}_ban4 counter {}\n    ip6 saddr @r{}_ban6 counter {}\n", r, verdict, r,
+                     verdict);
   }
   if (cfg.enforce.rate_limit) {
     const auto& rl = *cfg.enforce.rate_limit;
     const auto per = seconds_of(rl.per);
     const char* unit = per >= 86400 ? "day" : per >= 3600 ? "hour" : per >= 60 ? "minute" : "second";
     const std::uint32_t allowed = rl.connections > 1 ? rl.connections - 1 : 1;
-    o += fmt::format("    # the {}th new connection within a {} is refused (token bucket of {})\n", rl.connections, unit, allowed);
-    o += fmt::format("    ct state new add @rate4 {{ ip saddr limit rate over {}/{} burst {} packets }} log prefix \"SMTP_CONN_RATE: \" counter {}\n",
-                     allowed, unit, allowed, verdict);
-    o += fmt::format("    ct state new add @rate6 {{ ip6 saddr limit rate over {}/{} burst {} packets }} log prefix \"SMTP_CONN_RATE: \" counter {}\n",
-                     allowed, unit, allowed, verdict);
+    o += fmt::format("    # the {}th new connection within a {} is refused (token bucket of {})\n",
+                     rl.connections, unit, allowed);
+    o += fmt::format(
+        "    ct state new add @rate4 {{ ip saddr limit rate over {}/{} burst {} packets }} log prefix "
+        "\"SMTP_CONN_RATE: \" counter {}\n",
+        allowed, unit, allowed, verdict);
+    o += fmt::format(
+        "    ct state new add @rate6 {{ ip6 saddr limit rate over {}/{} burst {} packets }} log prefix "
+        "\"SMTP_CONN_RATE: \" counter {}\n",
+        allowed, unit, allowed, verdict);
   }
   o += "  }\n}\n";
   return o;
@@ -235,13 +258,15 @@ std::string render_iptables(const ExportOptions& opt, const RuleChoice& rules) {
   header(o, opt, rules, "#");
   const std::string t = opt.table;
   const std::string in = t + "_in", out = t + "_out", fail = t + "_fail";
-  const std::string reject = cfg.enforce.reject == config::RejectWith::Reset ? "REJECT --reject-with tcp-reset" : "DROP";
+  const std::string reject =
+      cfg.enforce.reject == config::RejectWith::Reset ? "REJECT --reject-with tcp-reset" : "DROP";
   o += "*filter\n";
   o += fmt::format(":{} - [0:0]\n:{} - [0:0]\n:{} - [0:0]\n", in, out, fail);
   for (std::size_t r = 0; r < rules.exported.size(); ++r) o += fmt::format(":{}_ban{} - [0:0]\n", t, r);
   o += fmt::format("-A INPUT -p tcp -m multiport --dports {} -j {}\n", join_ports(cfg.ports, ","), in);
   const auto read = readable_ports(cfg.ports);
-  if (!read.empty()) o += fmt::format("-A OUTPUT -p tcp -m multiport --sports {} -j {}\n", join_ports(read, ","), out);
+  if (!read.empty())
+    o += fmt::format("-A OUTPUT -p tcp -m multiport --sports {} -j {}\n", join_ports(read, ","), out);
   for (const auto& p : cfg.policy.allowlist) {
     if (!p.is_v4()) continue;
     o += fmt::format("-A {} -s {} -j RETURN\n-A {} -d {} -j RETURN\n", in, p.to_string(), out, p.to_string());
@@ -251,37 +276,46 @@ std::string render_iptables(const ExportOptions& opt, const RuleChoice& rules) {
     o += fmt::format("-A {} -m addrtype --dst-type LOCAL -j RETURN\n", out);
   }
   for (const auto& p : opt.failure_replies) {
-    o += fmt::format("-A {} -m string --algo kmp --to 120 --string {} -j {}\n", out, iptables_string(reply_text(p)), fail);
+    o += fmt::format("-A {} -m string --algo kmp --to 120 --string {} -j {}\n", out,
+                     iptables_string(reply_text(p)), fail);
   }
   // Count: every failure reply sets the client's entry; strike notices and the threshold read it.
   o += fmt::format("-A {} -m recent --name {}_fail --rdest --set\n", fail, t);
   for (std::size_t r = 0; r < rules.exported.size(); ++r) {
     const core::Rule& rule = *rules.exported[r];
-    o += fmt::format("-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j {}_ban{}\n", fail, t,
-                     seconds_of(rule.within), rule.hits, t, r);
+    o += fmt::format(
+        "-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j {}_ban{}\n", fail, t,
+        seconds_of(rule.within), rule.hits, t, r);
   }
   const std::uint32_t top = rules.exported.empty() ? 0 : rules.exported.front()->hits;
   for (std::uint32_t k = top > 0 ? top - 1 : 0; k >= 1; --k) {
-    o += fmt::format("-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j LOG --log-prefix \"SMTP_AUTH_FAIL: Strike {}: \"\n",
-                     fail, t, seconds_of(rules.exported.front()->within), k, k);
-    o += fmt::format("-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j RETURN\n", fail, t,
-                     seconds_of(rules.exported.front()->within), k);
+    o += fmt::format(
+        "-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j LOG --log-prefix "
+        "\"SMTP_AUTH_FAIL: Strike {}: \"\n",
+        fail, t, seconds_of(rules.exported.front()->within), k, k);
+    o += fmt::format("-A {} -m recent --name {}_fail --rdest --rcheck --seconds {} --hitcount {} -j RETURN\n",
+                     fail, t, seconds_of(rules.exported.front()->within), k);
   }
   for (std::size_t r = 0; r < rules.exported.size(); ++r) {
     const core::Rule& rule = *rules.exported[r];
-    o += fmt::format("-A {}_ban{} -j LOG --log-prefix \"SMTP_AUTH_FAIL: Strike {}: ban rule={} \"\n", t, r, rule.hits,
-                     rule.name);
+    o += fmt::format("-A {}_ban{} -j LOG --log-prefix \"SMTP_AUTH_FAIL: Strike {}: ban rule={} \"\n", t, r,
+                     rule.hits, rule.name);
     o += fmt::format("-A {}_ban{} -m recent --name {}_ban{} --rdest --set\n", t, r, t, r);
     // (-p tcp again: REJECT --reject-with tcp-reset insists on seeing it in the rule itself.)
-    o += fmt::format("-A {} -p tcp -m recent --name {}_ban{} --rcheck --seconds {} -j {}\n", in, t, r, seconds_of(rule.ban), reject);
+    o += fmt::format("-A {} -p tcp -m recent --name {}_ban{} --rcheck --seconds {} -j {}\n", in, t, r,
+                     seconds_of(rule.ban), reject);
   }
   if (cfg.enforce.rate_limit) {
     const auto& rl = *cfg.enforce.rate_limit;
     o += fmt::format("-A {} -m conntrack --ctstate NEW -m recent --name {}_conn --set\n", in, t);
-    o += fmt::format("-A {} -m conntrack --ctstate NEW -m recent --name {}_conn --rcheck --seconds {} --hitcount {} -j LOG --log-prefix \"SMTP_CONN_RATE: \"\n",
-                     in, t, seconds_of(rl.per), rl.connections);
-    o += fmt::format("-A {} -p tcp -m conntrack --ctstate NEW -m recent --name {}_conn --rcheck --seconds {} --hitcount {} -j {}\n",
-                     in, t, seconds_of(rl.per), rl.connections, reject);
+    o += fmt::format(
+        "-A {} -m conntrack --ctstate NEW -m recent --name {}_conn --rcheck --seconds {} --hitcount {} -j "
+        "LOG --log-prefix \"SMTP_CONN_RATE: \"\n",
+        in, t, seconds_of(rl.per), rl.connections);
+    o += fmt::format(
+        "-A {} -p tcp -m conntrack --ctstate NEW -m recent --name {}_conn --rcheck --seconds {} --hitcount "
+        "{} -j {}\n",
+        in, t, seconds_of(rl.per), rl.connections, reject);
   }
   o += "COMMIT\n";
   return o;
@@ -305,7 +339,8 @@ std::optional<std::string> render_export(const ExportOptions& opt, std::string& 
   }
   const RuleChoice rules = choose_rules(opt.config);
   if (rules.exported.empty()) {
-    error = opt.config.origin + ": no rule the kernel can do alone (an auth-failure rule keyed by address "
+    error = opt.config.origin +
+            ": no rule the kernel can do alone (an auth-failure rule keyed by address "
             "with action ban); nothing to export";
     return std::nullopt;
   }

@@ -17,10 +17,10 @@ namespace strikeout::app {
 enum class ExportFormat { Nft, Iptables };
 
 struct ExportOptions {
-  ExportFormat format = ExportFormat::Nft;        // `export nft` or `export iptables`
-  config::Config config;                          // loaded by the caller (--config, else the default)
+  ExportFormat format = ExportFormat::Nft;          // `export nft` or `export iptables`
+  config::Config config;                            // loaded by the caller (--config, else the default)
   std::vector<std::string> failure_replies{"535"};  // the wire's failure replies (default: every 535)
-  std::string table = "strikeout_export";         // nft table (family inet) / iptables chain prefix
+  std::string table = "strikeout_export";           // nft table (family inet) / iptables chain prefix
 };
 
 // Writes the ruleset. Which rules can be exported: auth-failure rules keyed by address with action

@@ -30,8 +30,9 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
   replay_cmd->add_option("--config", replay->config_path,
                          "Configuration file (default: the built-in default configuration)");
   replay_cmd->add_flag("--json", replay->json, "One JSON object per line per decision, then a summary");
-  replay_cmd->add_option("--year", replay->year,
-                         "Year of the first syslog (RFC 3164) line; default: from each file's modification time")
+  replay_cmd
+      ->add_option("--year", replay->year,
+                   "Year of the first syslog (RFC 3164) line; default: from each file's modification time")
       ->check(CLI::Range(1970, 9999));
   replay_cmd->add_option("--format", replay->format,
                          "Log format of every file: auto (default), postfix, dovecot, exim, sendmail, "
@@ -69,18 +70,22 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
   daemon_options->config_path = strikeout::app::kDefaultConfigPath;
   auto* daemon_cmd = app.add_subcommand(
       "daemon",
-      "Protect this server: follow the mail logs, ban offenders in the kernel (nftables table inet strikeout).\n"
+      "Protect this server: follow the mail logs, ban offenders in the kernel (nftables table inet "
+      "strikeout).\n"
       "Runs in the foreground; SIGHUP reloads the configuration, SIGTERM stops (bans stay in the kernel).");
-  auto* daemon_config = daemon_cmd->add_option("--config", daemon_options->config_path,
-                                               "Configuration file (without it, the built-in default is used if "
-                                               "/etc/strikeout/strikeout.toml does not exist)");
-  daemon_cmd->add_option("--positions", daemon_options->positions_path,
-                         "State file of the log sources' positions (default: 'positions' beside [state] path)");
+  auto* daemon_config =
+      daemon_cmd->add_option("--config", daemon_options->config_path,
+                             "Configuration file (without it, the built-in default is used if "
+                             "/etc/strikeout/strikeout.toml does not exist)");
+  daemon_cmd->add_option(
+      "--positions", daemon_options->positions_path,
+      "State file of the log sources' positions (default: 'positions' beside [state] path)");
   daemon_cmd->add_flag("--flush-on-exit", daemon_options->flush_on_exit,
                        "Remove the nftables table and its bans when stopping (also [enforce] flush_on_exit); "
                        "the bans stay in the state store and come back at the next start");
-  daemon_cmd->add_flag("--reset-state", daemon_options->reset_state,
-                       "Move a damaged state database aside (state.db.corrupt-TIME) and start with an empty one");
+  daemon_cmd->add_flag(
+      "--reset-state", daemon_options->reset_state,
+      "Move a damaged state database aside (state.db.corrupt-TIME) and start with an empty one");
   registry.add(daemon_cmd, [daemon_options, daemon_config] {
     daemon_options->config_path_given = daemon_config->count() > 0;
     return strikeout::daemon::run_daemon(*daemon_options);

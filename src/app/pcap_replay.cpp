@@ -36,7 +36,8 @@ struct PcapEventStream::Input final : wire::WireSink {
     queue.push_back(std::move(o));
   }
   void on_notice(const wire::WireNotice& n) override {
-    if (std::find(notices->begin(), notices->end(), n.message) == notices->end()) notices->push_back(n.message);
+    if (std::find(notices->begin(), notices->end(), n.message) == notices->end())
+      notices->push_back(n.message);
   }
 };
 
@@ -114,14 +115,14 @@ PcapReplayStats PcapEventStream::stats() const {
 
 std::string PcapEventStream::summary_line() const {
   const auto s = stats();
-  std::string line = fmt::format("events from pcap: {} file{}, {} packets, {} auth-failure, {} auth-success", s.files,
-                                 s.files == 1 ? "" : "s", s.packets, s.failures, s.successes);
+  std::string line = fmt::format("events from pcap: {} file{}, {} packets, {} auth-failure, {} auth-success",
+                                 s.files, s.files == 1 ? "" : "s", s.packets, s.failures, s.successes);
   if (s.unverified_replies > 0) {
     line += fmt::format("; {} replies on unverified connections not counted", s.unverified_replies);
   }
   if (s.starttls_sessions + s.implicit_tls_connections > 0) {
-    line += fmt::format("; not visible: {} STARTTLS sessions, {} implicit-TLS connections", s.starttls_sessions,
-                        s.implicit_tls_connections);
+    line += fmt::format("; not visible: {} STARTTLS sessions, {} implicit-TLS connections",
+                        s.starttls_sessions, s.implicit_tls_connections);
   }
   return line;
 }
@@ -130,7 +131,8 @@ std::string PcapEventStream::summary_json() const {
   const auto s = stats();
   return fmt::format(
       "{{\"files\":{},\"packets\":{},\"tcp_segments\":{},\"undecodable\":{},\"auth_failures\":{},"
-      "\"auth_successes\":{},\"unverified_replies\":{},\"starttls_sessions\":{},\"implicit_tls_connections\":{}}}",
+      "\"auth_successes\":{},\"unverified_replies\":{},\"starttls_sessions\":{},\"implicit_tls_connections\":"
+      "{}}}",
       s.files, s.packets, s.tcp_segments, s.undecodable, s.failures, s.successes, s.unverified_replies,
       s.starttls_sessions, s.implicit_tls_connections);
 }

@@ -32,13 +32,13 @@ struct PcapReplayOptions {
 
 struct PcapReplayStats {
   std::uint64_t files = 0;
-  std::uint64_t packets = 0;            // frames read
-  std::uint64_t tcp_segments = 0;       // frames that decoded to TCP
-  std::uint64_t undecodable = 0;        // truncated or malformed frames
-  std::uint64_t failures = 0;           // AuthFailure events
-  std::uint64_t successes = 0;          // AuthSuccess events
-  std::uint64_t unverified_replies = 0; // replies on connections whose client never acknowledged us
-  std::uint64_t starttls_sessions = 0;  // not visible: encrypted after STARTTLS
+  std::uint64_t packets = 0;                   // frames read
+  std::uint64_t tcp_segments = 0;              // frames that decoded to TCP
+  std::uint64_t undecodable = 0;               // truncated or malformed frames
+  std::uint64_t failures = 0;                  // AuthFailure events
+  std::uint64_t successes = 0;                 // AuthSuccess events
+  std::uint64_t unverified_replies = 0;        // replies on connections whose client never acknowledged us
+  std::uint64_t starttls_sessions = 0;         // not visible: encrypted after STARTTLS
   std::uint64_t implicit_tls_connections = 0;  // not visible: port 465
 };
 

@@ -139,9 +139,10 @@ class Session {
     error.clear();
     for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
       char text[INET6_ADDRSTRLEN] = {0};
-      const void* where = ai->ai_family == AF_INET
-                              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
-                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
+      const void* where =
+          ai->ai_family == AF_INET
+              ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr)
+              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
       inet_ntop(ai->ai_family, where, text, sizeof text);
       address = text;
       const std::string shown = ai->ai_family == AF_INET6 ? "[" + address + "]" : address;
@@ -161,7 +162,8 @@ class Session {
       }
       if (err == 0) {
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-        timeval tv{static_cast<time_t>(timeout_.count() / 1000), static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
+        timeval tv{static_cast<time_t>(timeout_.count() / 1000),
+                   static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         fd_ = fd;
@@ -170,11 +172,13 @@ class Session {
       }
       close(fd);
       if (err == ECONNREFUSED) {
-        error = fmt::format("connection refused by {}:{} (nothing listens on that port, or a firewall rejects us)",
-                            shown, port);
+        error = fmt::format(
+            "connection refused by {}:{} (nothing listens on that port, or a firewall rejects us)", shown,
+            port);
       } else if (err == ETIMEDOUT) {
-        error = fmt::format("no answer from {}:{} within {} (a firewall dropping packets, or the host is down)",
-                            shown, port, format_ms(timeout_));
+        error =
+            fmt::format("no answer from {}:{} within {} (a firewall dropping packets, or the host is down)",
+                        shown, port, format_ms(timeout_));
       } else {
         error = fmt::format("cannot connect to {}:{}: {}", shown, port, std::strerror(err));
       }
@@ -212,7 +216,8 @@ class Session {
       std::string line;
       if (!read_line(line, error, what)) return false;
       const bool code = line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
-                        std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2]));
+                        std::isdigit(static_cast<unsigned char>(line[1])) &&
+                        std::isdigit(static_cast<unsigned char>(line[2]));
       if (!code || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
         std::string shown;
         report::append_quoted(shown, line.substr(0, 80));
@@ -223,7 +228,8 @@ class Session {
       lines.push_back(line);
       if (line.size() == 3 || line[3] == ' ') return true;
       if (lines.size() == kMaxReplyLines) {
-        error = fmt::format("not an SMTP server: the {} went on for more than {} lines", what, kMaxReplyLines);
+        error =
+            fmt::format("not an SMTP server: the {} went on for more than {} lines", what, kMaxReplyLines);
         return false;
       }
     }
@@ -265,7 +271,8 @@ class Session {
         return true;
       }
       if (buffer_.size() > kMaxLineBytes) {
-        error = fmt::format("not an SMTP server: the {} has a line longer than {} bytes", what, kMaxLineBytes);
+        error =
+            fmt::format("not an SMTP server: the {} has a line longer than {} bytes", what, kMaxLineBytes);
         return false;
       }
       char buf[2048];
@@ -283,8 +290,10 @@ class Session {
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        error = buffer_.empty() ? fmt::format("no {} within {} (is this an SMTP port?)", what, format_ms(timeout_))
-                                : fmt::format("not an SMTP server: the {} did not end a line within {}", what, format_ms(timeout_));
+        error = buffer_.empty()
+                    ? fmt::format("no {} within {} (is this an SMTP port?)", what, format_ms(timeout_))
+                    : fmt::format("not an SMTP server: the {} did not end a line within {}", what,
+                                  format_ms(timeout_));
       } else {
         error = fmt::format("the server closed the connection instead of sending the {}", what);
       }
@@ -319,7 +328,8 @@ void read_ehlo(const std::vector<std::string>& lines, std::vector<std::string>& 
       while (at < rest.size()) {
         const auto sp = std::min(rest.find(' ', at), rest.size());
         const std::string m = rest.substr(at, sp - at);
-        if (!m.empty() && std::find(mechanisms.begin(), mechanisms.end(), m) == mechanisms.end()) mechanisms.push_back(m);
+        if (!m.empty() && std::find(mechanisms.begin(), mechanisms.end(), m) == mechanisms.end())
+          mechanisms.push_back(m);
         at = sp + 1;
       }
     }
@@ -331,8 +341,8 @@ bool offered(const std::vector<std::string>& mechanisms, const char* m) {
 }
 
 // Tries one mechanism with the random credentials. Returns false when the connection broke.
-bool try_auth(Session& s, const std::string& mechanism, bool tls, const std::string& user, const std::string& password,
-              ProbeReport& report, std::string& error) {
+bool try_auth(Session& s, const std::string& mechanism, bool tls, const std::string& user,
+              const std::string& password, ProbeReport& report, std::string& error) {
   ProbeAttempt a;
   a.mechanism = mechanism;
   a.tls = tls;
@@ -351,7 +361,8 @@ bool try_auth(Session& s, const std::string& mechanism, bool tls, const std::str
     ok = step("AUTH LOGIN", "AUTH LOGIN");
     if (ok && a.steps.back().reply.back().rfind("334", 0) == 0) {
       ok = step(b64(user), "(username \"" + user + "\", base64)");
-      if (ok && a.steps.back().reply.back().rfind("334", 0) == 0) ok = step(b64(password), "(password, base64)");
+      if (ok && a.steps.back().reply.back().rfind("334", 0) == 0)
+        ok = step(b64(password), "(password, base64)");
     }
   } else {
     std::string raw;
@@ -381,7 +392,8 @@ ProbeReport probe_server(const ProbeOptions& options) {
     r.error = "the server refused to talk to us: " + r.banner.back();
     return r;
   }
-  if (!s.send_line("EHLO " + options.helo, r.error) || !s.read_reply(r.ehlo, r.error, "reply to EHLO")) return r;
+  if (!s.send_line("EHLO " + options.helo, r.error) || !s.read_reply(r.ehlo, r.error, "reply to EHLO"))
+    return r;
   if (r.ehlo.back().rfind("250", 0) != 0) {
     r.error = "EHLO was refused: " + r.ehlo.back();
     return r;
@@ -406,7 +418,8 @@ ProbeReport probe_server(const ProbeOptions& options) {
       std::string version;
       if (!s.start_tls(r.host, version, error)) {
         r.tls_status = "failed: " + error;
-      } else if (!s.send_line("EHLO " + options.helo, error) || !s.read_reply(reply, error, "reply to EHLO")) {
+      } else if (!s.send_line("EHLO " + options.helo, error) ||
+                 !s.read_reply(reply, error, "reply to EHLO")) {
         r.tls_status = "failed after the handshake: " + error;
       } else {
         r.tls_status = "ok (" + version + ")";
@@ -414,7 +427,8 @@ ProbeReport probe_server(const ProbeOptions& options) {
         read_ehlo(reply, r.mechanisms_tls, tls_starttls);
         bool tls_alive = true;
         for (const char* m : {"LOGIN", "PLAIN"}) {
-          if (tls_alive && offered(r.mechanisms_tls, m)) tls_alive = try_auth(s, m, true, user, password, r, error);
+          if (tls_alive && offered(r.mechanisms_tls, m))
+            tls_alive = try_auth(s, m, true, user, password, r, error);
         }
       }
     }
@@ -478,7 +492,8 @@ std::vector<std::string> suggested_configuration(const ProbeReport& r) {
       lines.push_back("# failure_replies = [" + toml_string(exact) + "]");
     }
   } else if (r.auth_before_tls || r.starttls_offered) {
-    lines.push_back("# The wire sees no failure reply from this server before TLS: count failures from its log.");
+    lines.push_back(
+        "# The wire sees no failure reply from this server before TLS: count failures from its log.");
   }
   const std::string software = server_software(r);
   lines.push_back("[[source]]   # the log: also sees AUTH after STARTTLS and on port 465");
@@ -486,7 +501,8 @@ std::vector<std::string> suggested_configuration(const ProbeReport& r) {
   lines.push_back("name = \"journal\"");
   if (software == "Postfix") {
     lines.push_back("format = \"postfix\"");
-    lines.push_back(r.port == 587 ? "matches = [\"SYSLOG_IDENTIFIER=postfix/submission/smtpd\", \"SYSLOG_IDENTIFIER=postfix/smtpd\"]"
+    lines.push_back(r.port == 587 ? "matches = [\"SYSLOG_IDENTIFIER=postfix/submission/smtpd\", "
+                                    "\"SYSLOG_IDENTIFIER=postfix/smtpd\"]"
                                   : "matches = [\"SYSLOG_IDENTIFIER=postfix/smtpd\"]");
   } else if (software == "Exim") {
     lines.push_back("format = \"exim\"");
@@ -546,7 +562,8 @@ std::string to_json(const ProbeReport& r) {
     if (i > 0) o += ',';
     o += "{\"mechanism\":";
     append_json_string(o, a.mechanism);
-    o += fmt::format(",\"tls\":{},\"wire_visible\":{},\"failed\":{},\"final_reply\":", a.tls, !a.tls, a.failed);
+    o += fmt::format(",\"tls\":{},\"wire_visible\":{},\"failed\":{},\"final_reply\":", a.tls, !a.tls,
+                     a.failed);
     append_json_string(o, a.final_reply);
     o += ",\"exchange\":[";
     for (std::size_t k = 0; k < a.steps.size(); ++k) {
@@ -574,7 +591,8 @@ void human_reply(std::string& o, const std::vector<std::string>& lines, const ch
 }
 
 std::string to_human(const ProbeReport& r) {
-  std::string o = fmt::format("strikeout probe {}:{}{}\n", r.host, r.port, r.address.empty() ? "" : " (" + r.address + ")");
+  std::string o = fmt::format("strikeout probe {}:{}{}\n", r.host, r.port,
+                              r.address.empty() ? "" : " (" + r.address + ")");
   if (!r.banner.empty()) {
     o += "greeting:\n";
     human_reply(o, r.banner, "  ");
@@ -589,15 +607,18 @@ std::string to_human(const ProbeReport& r) {
   }
   std::string mechanisms;
   for (const auto& m : r.mechanisms) mechanisms += (mechanisms.empty() ? "" : " ") + m;
-  o += fmt::format("AUTH before TLS: {}\n", r.auth_before_tls ? "offered (" + mechanisms + ")" : "not offered");
+  o += fmt::format("AUTH before TLS: {}\n",
+                   r.auth_before_tls ? "offered (" + mechanisms + ")" : "not offered");
   o += fmt::format("STARTTLS: {}\n", r.starttls_offered ? "offered" : "not offered");
   if (r.starttls_offered && !r.auth_before_tls) {
-    o += "  this server needs STARTTLS before AUTH: its failure replies travel encrypted and the wire sensor\n"
-         "  cannot see them; count failures from its log (below).\n";
+    o +=
+        "  this server needs STARTTLS before AUTH: its failure replies travel encrypted and the wire sensor\n"
+        "  cannot see them; count failures from its log (below).\n";
   }
   if (!r.tls_status.empty()) o += "  through STARTTLS: " + r.tls_status + "\n";
   for (const auto& a : r.attempts) {
-    o += fmt::format("AUTH {}{} with a random username and password:\n", a.mechanism, a.tls ? " (through STARTTLS)" : "");
+    o += fmt::format("AUTH {}{} with a random username and password:\n", a.mechanism,
+                     a.tls ? " (through STARTTLS)" : "");
     for (const auto& st : a.steps) {
       o += "  > " + st.sent + "\n";
       human_reply(o, st.reply, "  ");

@@ -14,12 +14,12 @@
 namespace strikeout::app {
 
 struct ProbeOptions {
-  std::string target;                           // "HOST", "HOST:PORT", "[IPv6]:PORT"; port default 587
-  std::chrono::milliseconds timeout{10'000};    // for the connection and for each reply
-  bool json = false;                            // one JSON object instead of the human report
-  bool starttls = true;                         // try AUTH through STARTTLS when it is offered
+  std::string target;                            // "HOST", "HOST:PORT", "[IPv6]:PORT"; port default 587
+  std::chrono::milliseconds timeout{10'000};     // for the connection and for each reply
+  bool json = false;                             // one JSON object instead of the human report
+  bool starttls = true;                          // try AUTH through STARTTLS when it is offered
   std::string helo = "strikeout-probe.invalid";  // the EHLO name
-  std::string username;                         // empty: a random "probe-XXXXXXXX"
+  std::string username;                          // empty: a random "probe-XXXXXXXX"
 };
 
 // One command and the server's reply to it, as they went over the wire (the password and the
@@ -30,26 +30,26 @@ struct ProbeStep {
 };
 
 struct ProbeAttempt {
-  std::string mechanism;           // "LOGIN" or "PLAIN"
-  bool tls = false;                // tried through STARTTLS
+  std::string mechanism;  // "LOGIN" or "PLAIN"
+  bool tls = false;       // tried through STARTTLS
   std::vector<ProbeStep> steps;
-  std::string final_reply;         // the last line of the final reply
-  bool failed = false;             // a 5xx final reply (what the wire counts when it is a 535)
+  std::string final_reply;  // the last line of the final reply
+  bool failed = false;      // a 5xx final reply (what the wire counts when it is a 535)
 };
 
 struct ProbeReport {
   std::string host;
   std::uint16_t port = 0;
-  std::string address;             // the address connected to
+  std::string address;  // the address connected to
   std::vector<std::string> banner;
   std::vector<std::string> ehlo;
   std::vector<std::string> mechanisms;  // AUTH mechanisms offered before TLS
   bool auth_before_tls = false;
   bool starttls_offered = false;
   std::vector<std::string> mechanisms_tls;  // offered after STARTTLS (when tried)
-  std::string tls_status;          // "", "not built with OpenSSL", "refused: 454 ...", "ok (TLSv1.3)", ...
+  std::string tls_status;  // "", "not built with OpenSSL", "refused: 454 ...", "ok (TLSv1.3)", ...
   std::vector<ProbeAttempt> attempts;
-  std::string error;               // what went wrong (connection refused, timeout, not SMTP); empty if none
+  std::string error;  // what went wrong (connection refused, timeout, not SMTP); empty if none
 };
 
 // Runs the session. Never throws; a failure is described in report.error.

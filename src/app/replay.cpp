@@ -18,9 +18,9 @@
 
 namespace strikeout::app {
 
+using report::append_ban_json;
 using report::append_json_escaped;
 using report::append_quoted;
-using report::append_ban_json;
 using report::DecisionFormatter;
 
 namespace {
@@ -182,14 +182,18 @@ class ReplaySink final : public core::DecisionSink {
       out_.append(line_);
     }
     switch (d.kind) {
-      case core::DecisionKind::Strike: ++counters_.strikes; break;
+      case core::DecisionKind::Strike:
+        ++counters_.strikes;
+        break;
       case core::DecisionKind::Ban:
         if (!d.extended) {
           ++counters_.bans;
           ++counters_.bans_by_rule[d.rule];
         }
         break;
-      case core::DecisionKind::Unban: ++counters_.unbans; break;
+      case core::DecisionKind::Unban:
+        ++counters_.unbans;
+        break;
     }
   }
 
@@ -263,8 +267,12 @@ void advance_input(Input& in, Counters& c) {
         ++c.event_lines;
         in.has_pending = true;
         return;
-      case logs::LineStatus::NoEvent: ++c.no_event_lines; break;
-      case logs::LineStatus::Unparsed: ++c.unparsed_lines; break;
+      case logs::LineStatus::NoEvent:
+        ++c.no_event_lines;
+        break;
+      case logs::LineStatus::Unparsed:
+        ++c.unparsed_lines;
+        break;
     }
   }
   in.has_pending = false;
@@ -275,13 +283,16 @@ template <typename Key>
 std::vector<std::pair<Key, std::uint64_t>> top_of(std::vector<std::pair<Key, std::uint64_t>> entries,
                                                   std::size_t n) {
   using Entry = std::pair<Key, std::uint64_t>;
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   if (entries.size() > n) entries.resize(n);
   return entries;
 }
 
-auto top_entries(const AddressCounter& counter, std::size_t n) { return top_of(counter.entries(), n); }
+auto top_entries(const AddressCounter& counter, std::size_t n) {
+  return top_of(counter.entries(), n);
+}
 
 template <typename Map>
 auto top_entries(const Map& map, std::size_t n) {
@@ -343,8 +354,7 @@ void write_summary_json(std::string& out, const Counters& c, const core::Engine&
   out += "}\n";
 }
 
-void write_summary_human(std::string& out, const Counters& c, const core::Engine& engine,
-                         std::size_t top) {
+void write_summary_human(std::string& out, const Counters& c, const core::Engine& engine, std::size_t top) {
   const auto& s = engine.stats();
   out += "\nSummary\n";
   out += fmt::format("  lines: {} read, {} with an event, {} without, {} not recognised", c.lines,
@@ -357,8 +367,9 @@ void write_summary_human(std::string& out, const Counters& c, const core::Engine
     append_quoted(service, sc.service);
     out += fmt::format("    {:<13} {:<14} {}\n", core::to_string(sc.kind), service, sc.count);
   }
-  out += fmt::format("  not counted: {} duplicate reports, {} from allowlisted sources, {} while banned, {} too late\n",
-                     s.duplicates, s.allowlisted, s.while_banned, s.too_late);
+  out += fmt::format(
+      "  not counted: {} duplicate reports, {} from allowlisted sources, {} while banned, {} too late\n",
+      s.duplicates, s.allowlisted, s.while_banned, s.too_late);
   if (s.evictions > 0) out += fmt::format("  evicted at the memory cap: {} keys\n", s.evictions);
   out += fmt::format("  decisions: {} strikes, {} bans, {} unbans\n", c.strikes, c.bans, c.unbans);
   if (!c.bans_by_rule.empty()) {

@@ -103,11 +103,11 @@ struct MetricsSettings {
 
 // [wire]: the packet sensor (docs/wire.md): the server's own replies captured on the protected ports.
 struct WireSettings {
-  bool enabled = false;                             // false: no capture (it needs CAP_NET_RAW)
-  std::vector<std::string> interfaces{"any"};       // "any", or interface names (one capture each)
-  std::vector<std::string> failure_replies{"535"};  // reply codes or exact last-line prefixes
-  std::vector<std::uint16_t> implicit_tls_ports{465};  // protected ports encrypted from the first byte
-  std::uint32_t max_connections = 65'536;           // connections followed at once, per interface
+  bool enabled = false;                                    // false: no capture (it needs CAP_NET_RAW)
+  std::vector<std::string> interfaces{"any"};              // "any", or interface names (one capture each)
+  std::vector<std::string> failure_replies{"535"};         // reply codes or exact last-line prefixes
+  std::vector<std::uint16_t> implicit_tls_ports{465};      // protected ports encrypted from the first byte
+  std::uint32_t max_connections = 65'536;                  // connections followed at once, per interface
   core::Duration idle_timeout = std::chrono::minutes(10);  // a connection silent this long is forgotten
 
   friend bool operator==(const WireSettings&, const WireSettings&) = default;

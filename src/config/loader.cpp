@@ -731,7 +731,8 @@ class Loader {
     // Where the decoy comes in: every ban of a "tarpit" rule, or a "ban" rule's repeat offenders from
     // their tarpit_from_offence-th ban on. Whether [decoy] is enabled is checked once it is read.
     if (rule.action == core::RuleAction::Tarpit) {
-      no_effect(s, "tarpit_from_offence", "this rule's action is \"tarpit\": every one of its bans goes to the decoy");
+      no_effect(s, "tarpit_from_offence",
+                "this rule's action is \"tarpit\": every one of its bans goes to the decoy");
       tarpit_rules_.emplace_back(name.value_or(""), s.table().get("action")->source());
     } else if (rule.action == core::RuleAction::Ban && tarpit_from) {
       tarpit_rules_.emplace_back(name.value_or(""), s.table().get("tarpit_from_offence")->source());
@@ -746,8 +747,8 @@ class Loader {
     }
     if (rule.action == core::RuleAction::Notice) {
       const std::string why = "this rule's action is \"notice\", so it never bans";
-      for (std::string_view k :
-           {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry", "decoy_mode", "tarpit_from_offence"})
+      for (std::string_view k : {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry",
+                                 "decoy_mode", "tarpit_from_offence"})
         no_effect(s, k, why);
     }
     if (ban && ban_max && *ban_max < *ban) {
@@ -910,7 +911,8 @@ class Loader {
     if (const toml::node* n = s->find("interfaces")) wire_interfaces(*n, w);
     if (const toml::node* n = s->find("failure_replies")) failure_replies(*n, w);
     if (const toml::node* n = s->find("implicit_tls_ports")) implicit_tls_ports(*n, w);
-    if (auto n = s->integer("max_connections", 64, 16'777'216)) w.max_connections = static_cast<std::uint32_t>(*n);
+    if (auto n = s->integer("max_connections", 64, 16'777'216))
+      w.max_connections = static_cast<std::uint32_t>(*n);
     if (auto t = s->duration("idle_timeout", 10s, 24h)) w.idle_timeout = *t;
     s->finish();
   }
@@ -923,8 +925,9 @@ class Loader {
     const std::string path = "wire.interfaces";
     const toml::array* array = node.as_array();
     if (array == nullptr || array->empty() || array->size() > 16) {
-      report_.at(node.source(), path,
-                 path + " must be a list of 1 to 16 interface names, such as [\"any\"] or [\"eth0\", \"eth1\"]");
+      report_.at(
+          node.source(), path,
+          path + " must be a list of 1 to 16 interface names, such as [\"any\"] or [\"eth0\", \"eth1\"]");
       return;
     }
     std::vector<std::string> names;
@@ -945,7 +948,8 @@ class Loader {
         continue;
       }
       if (std::find(names.begin(), names.end(), *name) != names.end()) {
-        report_.at(element.source(), element_path, "interface " + quote(*name) + " is listed twice in " + path);
+        report_.at(element.source(), element_path,
+                   "interface " + quote(*name) + " is listed twice in " + path);
         continue;
       }
       names.push_back(*name);
@@ -966,7 +970,9 @@ class Loader {
     const toml::array* array = node.as_array();
     if (array == nullptr || array->empty() || array->size() > 16) {
       report_.at(node.source(), path,
-                 path + " must be a list of 1 to 16 replies, such as [\"535\"] or [\"535 5.7.0 authentication failed\"]");
+                 path +
+                     " must be a list of 1 to 16 replies, such as [\"535\"] or [\"535 5.7.0 authentication "
+                     "failed\"]");
       return;
     }
     std::vector<std::string> replies;
@@ -975,7 +981,9 @@ class Loader {
       const std::string element_path = path + "[" + std::to_string(++index) + "]";
       std::optional<std::string> text = read_text(report_, element, element_path);
       if (!text) continue;
-      const auto digit = [&](std::size_t i) { return i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9'; };
+      const auto digit = [&](std::size_t i) {
+        return i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9';
+      };
       std::string problem;
       if (!digit(0) || !digit(1) || !digit(2)) {
         problem = "must begin with a three-digit reply code, such as 535";
@@ -1005,7 +1013,8 @@ class Loader {
     const std::string path = "wire.implicit_tls_ports";
     const toml::array* array = node.as_array();
     if (array == nullptr) {
-      report_.at(node.source(), path, path + " must be an array of port numbers such as [465], not " + describe_type(node));
+      report_.at(node.source(), path,
+                 path + " must be an array of port numbers such as [465], not " + describe_type(node));
       return;
     }
     std::vector<std::uint16_t> ports;
@@ -1016,7 +1025,8 @@ class Loader {
       if (!port) continue;
       const auto value = static_cast<std::uint16_t>(*port);
       if (std::find(ports.begin(), ports.end(), value) != ports.end()) {
-        report_.at(element.source(), element_path, "port " + std::to_string(value) + " is listed twice in " + path);
+        report_.at(element.source(), element_path,
+                   "port " + std::to_string(value) + " is listed twice in " + path);
         continue;
       }
       if (std::find(config_.ports.begin(), config_.ports.end(), value) == config_.ports.end()) {
@@ -1048,19 +1058,22 @@ class Loader {
       if (auto mode = s->choice("mode", {"insult", "stutter", "decoy", "endless"}))
         d.mode = static_cast<decoy::Mode>(*mode);
       if (std::optional<std::string> host = s->text("hostname")) {
-        const bool ok = !host->empty() && host->size() <= 253 && std::all_of(host->begin(), host->end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
-        });
+        const bool ok =
+            !host->empty() && host->size() <= 253 && std::all_of(host->begin(), host->end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-';
+            });
         if (ok) {
           d.hostname = *host;
         } else {
-          report_.at(s->table().get("hostname")->source(), "decoy.hostname",
-                     "decoy.hostname: " + quote(*host) + " is not a host name (letters, digits, '.' and '-')");
+          report_.at(
+              s->table().get("hostname")->source(), "decoy.hostname",
+              "decoy.hostname: " + quote(*host) + " is not a host name (letters, digits, '.' and '-')");
         }
       }
       if (const toml::node* n = s->find("insults")) insults(*n, d);
       if (auto p = s->number("success_probability", 0.0, 1.0)) d.success_probability = *p;
-      if (auto n = s->integer("max_connections", 1, 10'000'000)) d.max_connections = static_cast<std::uint32_t>(*n);
+      if (auto n = s->integer("max_connections", 1, 10'000'000))
+        d.max_connections = static_cast<std::uint32_t>(*n);
       if (auto n = s->integer("per_source", 1, 10'000'000)) d.per_source = static_cast<std::uint32_t>(*n);
       if (auto full = s->choice("when_full", {"close-oldest", "refuse"}))
         d.when_full = *full == 0 ? decoy::WhenFull::CloseOldest : decoy::WhenFull::Refuse;
@@ -1069,7 +1082,8 @@ class Loader {
       if (auto t = s->duration("reply_delay", 0s, 60s)) d.reply_delay = *t;
       if (auto t = s->duration("stutter_interval", 10ms, 60s)) d.stutter_interval = *t;
       if (auto t = s->duration("endless_interval", 1s, 5min)) d.endless_interval = *t;
-      if (auto n = s->integer("output_allowance", 256, 1 << 20)) d.output_allowance = static_cast<std::uint32_t>(*n);
+      if (auto n = s->integer("output_allowance", 256, 1 << 20))
+        d.output_allowance = static_cast<std::uint32_t>(*n);
       if (auto n = s->integer("output_per_input", 0, 16)) d.output_per_input = static_cast<std::uint32_t>(*n);
       if (auto n = s->integer("workers", 0, 256)) d.workers = static_cast<std::uint32_t>(*n);
       if (auto only = s->boolean("only_redirected")) d.only_redirected = *only;
@@ -1078,12 +1092,13 @@ class Loader {
       if (auto path = absolute_path(*s, "secret", false)) d.secret = *path;
       if (auto store = s->boolean("store_passwords")) d.store_passwords = *store;
       if (auto path = absolute_path(*s, "passwords", false)) d.passwords = *path;
-      if (!d.store_passwords) no_effect(*s, "passwords", "store_passwords is false, so passwords are only kept hashed");
+      if (!d.store_passwords)
+        no_effect(*s, "passwords", "store_passwords is false, so passwords are only kept hashed");
       if (d.max_duration < d.idle_timeout) {
         if (const toml::node* n = s->table().get("max_duration")) {
           report_.at(n->source(), "decoy.max_duration",
-                     "decoy.max_duration (" + core::format_duration(d.max_duration) + ") is shorter than idle_timeout (" +
-                         core::format_duration(d.idle_timeout) + ")");
+                     "decoy.max_duration (" + core::format_duration(d.max_duration) +
+                         ") is shorter than idle_timeout (" + core::format_duration(d.idle_timeout) + ")");
         }
       }
       s->finish();
@@ -1110,9 +1125,8 @@ class Loader {
       const std::string element_path = path + "[" + std::to_string(++index) + "]";
       std::optional<std::string> text = read_text(report_, element, element_path);
       if (!text) continue;
-      const bool ok = !text->empty() && text->size() <= 200 && std::all_of(text->begin(), text->end(), [](char c) {
-        return c >= 0x20 && c < 0x7f;
-      });
+      const bool ok = !text->empty() && text->size() <= 200 &&
+                      std::all_of(text->begin(), text->end(), [](char c) { return c >= 0x20 && c < 0x7f; });
       if (!ok) {
         report_.at(element.source(), element_path,
                    element_path + ": " + quote(*text) +

@@ -58,7 +58,8 @@ std::optional<std::string> save_allowlist_file(const std::filesystem::path& path
     done += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return "cannot replace " + path.string() + ": " + std::strerror(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return "cannot replace " + path.string() + ": " + std::strerror(errno);
   return std::nullopt;
 }
 

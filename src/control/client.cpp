@@ -64,7 +64,8 @@ std::optional<std::string> ControlClient::read_line(std::optional<std::chrono::m
     }
     int wait_ms = -1;
     if (timeout) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         error = "the daemon did not answer within " + std::to_string(timeout->count() / 1000) + " s";
         return std::nullopt;
@@ -114,7 +115,8 @@ std::variant<Response, std::string> ControlClient::call(Request request, std::ch
     if (auto* e = std::get_if<std::string>(&parsed)) return *e;
     auto& response = std::get<Response>(parsed);
     // A refusal at connection (forbidden, busy) carries id 0: it answers this request too.
-    if (response.kind == Response::Kind::Reply && (response.id == request.id || response.id == 0)) return response;
+    if (response.kind == Response::Kind::Reply && (response.id == request.id || response.id == 0))
+      return response;
   }
 }
 

@@ -149,7 +149,9 @@ std::string format_request(const Request& request) {
   return dump(j);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string format_ok(std::uint64_t id, const json& result) {
   json j = json::object();
@@ -188,9 +190,11 @@ std::variant<Response, std::string> parse_response(std::string_view line) {
   const json j = json::parse(line.begin(), line.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::string("the daemon's answer is not a JSON object");
   auto v = j.find("v");
-  if (v == j.end() || !v->is_number_unsigned() || v->get<std::uint64_t>() != static_cast<std::uint64_t>(kVersion)) {
+  if (v == j.end() || !v->is_number_unsigned() ||
+      v->get<std::uint64_t>() != static_cast<std::uint64_t>(kVersion)) {
     return "the daemon speaks another protocol version (" + (v == j.end() ? std::string("none") : dump(*v)) +
-           "); this program speaks version " + std::to_string(kVersion) + ": are the daemon and CLI the same release?";
+           "); this program speaks version " + std::to_string(kVersion) +
+           ": are the daemon and CLI the same release?";
   }
   Response r;
   if (auto w = j.find("watch"); w != j.end()) {

@@ -45,7 +45,7 @@ enum class Command : std::uint8_t {
   Reload,
 };
 
-std::string_view to_string(Command c);                  // "status", "allow-add", ...
+std::string_view to_string(Command c);  // "status", "allow-add", ...
 std::optional<Command> command_from_string(std::string_view name);
 // Read-only commands are the ones a member of [control] group may use.
 bool is_read_only(Command c);
@@ -53,10 +53,10 @@ bool is_read_only(Command c);
 struct Request {
   std::uint64_t id = 0;
   Command command = Command::Status;
-  std::optional<core::Prefix> target;    // ban, unban, allow-add, allow-remove, explain (a host prefix)
+  std::optional<core::Prefix> target;      // ban, unban, allow-add, allow-remove, explain (a host prefix)
   std::optional<core::Duration> duration;  // ban: "for"; absent: the daemon's default
-  std::string reason;                    // ban: shown in list and explain
-  std::string rule;                      // list: only bans of this rule; empty: all
+  std::string reason;                      // ban: shown in list and explain
+  std::string rule;                        // list: only bans of this rule; empty: all
 };
 
 struct ProtocolError {
@@ -73,13 +73,13 @@ std::string format_request(const Request& request);
 
 // Error codes of a refused request (the "code" field), stable for scripts.
 namespace code {
-inline constexpr std::string_view kBadRequest = "bad-request";    // malformed request
-inline constexpr std::string_view kForbidden = "forbidden";       // not allowed to this peer
-inline constexpr std::string_view kAllowlisted = "allowlisted";   // ban of an allowlisted target
-inline constexpr std::string_view kNotFound = "not-found";        // unban/remove of what is not there
-inline constexpr std::string_view kInConfig = "in-configuration"; // allow remove of a configured entry
-inline constexpr std::string_view kFailed = "failed";             // the daemon could not do it
-inline constexpr std::string_view kBusy = "busy";                 // too many clients
+inline constexpr std::string_view kBadRequest = "bad-request";     // malformed request
+inline constexpr std::string_view kForbidden = "forbidden";        // not allowed to this peer
+inline constexpr std::string_view kAllowlisted = "allowlisted";    // ban of an allowlisted target
+inline constexpr std::string_view kNotFound = "not-found";         // unban/remove of what is not there
+inline constexpr std::string_view kInConfig = "in-configuration";  // allow remove of a configured entry
+inline constexpr std::string_view kFailed = "failed";              // the daemon could not do it
+inline constexpr std::string_view kBusy = "busy";                  // too many clients
 }  // namespace code
 
 // Response lines (without the newline). Text that may hold bytes that are not UTF-8 (usernames an
@@ -95,9 +95,9 @@ struct Response {
   enum class Kind : std::uint8_t { Reply, Watch, WatchEnd } kind = Kind::Reply;
   std::uint64_t id = 0;
   bool ok = false;
-  std::string code;        // when !ok
-  std::string error;       // when !ok; for WatchEnd: why the stream ended
-  nlohmann::json result;   // Reply when ok; Watch: the event
+  std::string code;       // when !ok
+  std::string error;      // when !ok; for WatchEnd: why the stream ended
+  nlohmann::json result;  // Reply when ok; Watch: the event
 };
 
 // Parses one line from the daemon; an error message when it is not a version-1 response.

@@ -43,9 +43,15 @@ void RecentActivity::record_event(const core::Event& e) {
 void RecentActivity::record_decision(const core::Decision& d, const core::Address& about) {
   ActivityEntry entry;
   switch (d.kind) {
-    case core::DecisionKind::Strike: entry.type = ActivityEntry::Type::Strike; break;
-    case core::DecisionKind::Ban: entry.type = ActivityEntry::Type::Ban; break;
-    case core::DecisionKind::Unban: entry.type = ActivityEntry::Type::Unban; break;
+    case core::DecisionKind::Strike:
+      entry.type = ActivityEntry::Type::Strike;
+      break;
+    case core::DecisionKind::Ban:
+      entry.type = ActivityEntry::Type::Ban;
+      break;
+    case core::DecisionKind::Unban:
+      entry.type = ActivityEntry::Type::Unban;
+      break;
   }
   entry.time = d.time;
   entry.sensor = d.sensor.substr(0, 64);

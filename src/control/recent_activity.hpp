@@ -27,10 +27,10 @@ struct ActivityEntry {
   enum class Type : std::uint8_t { Event, Strike, Ban, Unban } type = Type::Event;
   core::Time time{};
   core::EventKind kind = core::EventKind::AuthFailure;  // Event
-  std::string service;   // Event
-  std::string sensor;    // Event, and the sensor of a decision's triggering event
-  std::string user;      // attacker text: escaped when shown
-  std::string rule;      // decisions
+  std::string service;                                  // Event
+  std::string sensor;           // Event, and the sensor of a decision's triggering event
+  std::string user;             // attacker text: escaped when shown
+  std::string rule;             // decisions
   std::uint32_t count = 0;      // Strike: the strike number; Ban: evidence
   std::uint32_t threshold = 0;  // Strike
   std::uint32_t offence = 0;    // Ban
@@ -43,7 +43,8 @@ struct ActivityEntry {
 class RecentActivity {
  public:
   // `seed` seeds the table's hash (addresses are chosen by attackers): the daemon passes a random one.
-  explicit RecentActivity(std::size_t max_addresses = 16384, std::size_t per_address = 32, std::uint64_t seed = 0);
+  explicit RecentActivity(std::size_t max_addresses = 16384, std::size_t per_address = 32,
+                          std::uint64_t seed = 0);
 
   void record_event(const core::Event& e);
   // Strikes, bans and unbans: filed under the triggering address for a host ban, and under the
@@ -69,7 +70,9 @@ class RecentActivity {
   std::list<core::Address> order_;  // most recently touched first
   struct Hash {
     std::uint64_t seed = 0;
-    std::size_t operator()(const core::Address& a) const { return static_cast<std::size_t>(core::hash_address(a, seed)); }
+    std::size_t operator()(const core::Address& a) const {
+      return static_cast<std::size_t>(core::hash_address(a, seed));
+    }
   };
   std::unordered_map<core::Address, Slot, Hash> map_;
 };

@@ -23,7 +23,9 @@ using stream = asio::local::stream_protocol;
 // connection is cut regardless.
 constexpr auto kGoodbyeDeadline = std::chrono::seconds(5);
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 // True when the user `uid` belongs to `group` as a supplementary group (the primary group is
 // compared by the caller from the peer's credentials).
@@ -88,8 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
       allowed_ = cred.gid == *server_->group || user_in_group(cred.uid, *server_->group);
     }
     if (!allowed_) {
-      refuse(code::kForbidden, "permission denied: the control socket is for root" +
-                                   std::string(server_->group ? " and the group " + server_->options.group : ""));
+      refuse(code::kForbidden,
+             "permission denied: the control socket is for root" +
+                 std::string(server_->group ? " and the group " + server_->options.group : ""));
       return;
     }
     if (busy) {
@@ -109,7 +112,9 @@ class Session : public std::enable_shared_from_this<Session> {
         queued_bytes_ -= out_.back().size();
         out_.pop_back();
       }
-      send(format_watch_end("dropped: this watcher did not read fast enough; the daemon never waits for one") + '\n');
+      send(
+          format_watch_end("dropped: this watcher did not read fast enough; the daemon never waits for one") +
+          '\n');
       finish();
       return;
     }
@@ -209,21 +214,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_more() {
     if (reading_ || closing_ || closed_ || eof_ || in_.size() > kMaxLine) return;
     reading_ = true;
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
-      self->reading_ = false;
-      if (self->closed_ || self->server_->closed) return;
-      if (ec) {
-        // The client went away (or shut its side after sending its request): answer what is left.
-        self->eof_ = true;
-        if (self->watching_) {
-          self->close();
-          return;
-        }
-      } else {
-        self->in_.append(self->chunk_.data(), n);
-      }
-      self->pump();
-    });
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                              self->reading_ = false;
+                              if (self->closed_ || self->server_->closed) return;
+                              if (ec) {
+                                // The client went away (or shut its side after sending its request): answer
+                                // what is left.
+                                self->eof_ = true;
+                                if (self->watching_) {
+                                  self->close();
+                                  return;
+                                }
+                              } else {
+                                self->in_.append(self->chunk_.data(), n);
+                              }
+                              self->pump();
+                            });
   }
 
   void answer(std::string_view line) {
@@ -235,9 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const Request& request = std::get<Request>(parsed);
     if (!peer_.admin && !is_read_only(request.command)) {
       send(format_error(request.id, code::kForbidden,
-                        "\"" + std::string(to_string(request.command)) +
-                            "\" is for root only; the group " + server_->options.group +
-                            " may use status, list, explain, watch and allow list") +
+                        "\"" + std::string(to_string(request.command)) + "\" is for root only; the group " +
+                            server_->options.group + " may use status, list, explain, watch and allow list") +
            '\n');
       return;
     }
@@ -305,7 +311,8 @@ std::variant<std::unique_ptr<ControlServer>, std::string> ControlServer::open(as
     std::vector<char> buf(16384);
     group gr{};
     group* found = nullptr;
-    if (getgrnam_r(impl->options.group.c_str(), &gr, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
+    if (getgrnam_r(impl->options.group.c_str(), &gr, buf.data(), buf.size(), &found) != 0 ||
+        found == nullptr) {
       return "[control] group \"" + impl->options.group + "\" does not exist on this system";
     }
     impl->group = gr.gr_gid;
@@ -314,11 +321,12 @@ std::variant<std::unique_ptr<ControlServer>, std::string> ControlServer::open(as
   const auto dir = impl->options.socket.parent_path();
   if (!dir.empty() && !std::filesystem::exists(dir, fs_ec)) {
     std::filesystem::create_directories(dir, fs_ec);
-    if (fs_ec) return "cannot create the directory " + dir.string() + " of the control socket: " + fs_ec.message();
+    if (fs_ec)
+      return "cannot create the directory " + dir.string() + " of the control socket: " + fs_ec.message();
     ::chmod(dir.c_str(), 0755);
   }
 
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return path + " exists and is not a socket: not replacing it";
     stream::socket probe(io);
@@ -365,8 +373,9 @@ ControlServer::~ControlServer() {
   impl_->sessions.clear();
   // Remove the socket only if it is still ours (a new daemon may already have replaced it).
   const std::string path = impl_->options.socket.string();
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == impl_->inode) ::unlink(path.c_str());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == impl_->inode)
+    ::unlink(path.c_str());
 }
 
 void ControlServer::publish(const nlohmann::json& event) {
@@ -380,9 +389,17 @@ void ControlServer::publish(const nlohmann::json& event) {
   for (auto& s : watching) s->publish(line);
 }
 
-bool ControlServer::has_watchers() const { return impl_->watchers > 0; }
-std::size_t ControlServer::watchers() const { return impl_->watchers; }
-std::size_t ControlServer::clients() const { return impl_->sessions.size(); }
-std::uint64_t ControlServer::watchers_dropped() const { return impl_->dropped; }
+bool ControlServer::has_watchers() const {
+  return impl_->watchers > 0;
+}
+std::size_t ControlServer::watchers() const {
+  return impl_->watchers;
+}
+std::size_t ControlServer::clients() const {
+  return impl_->sessions.size();
+}
+std::uint64_t ControlServer::watchers_dropped() const {
+  return impl_->dropped;
+}
 
 }  // namespace strikeout::control

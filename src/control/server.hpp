@@ -55,9 +55,9 @@ class ControlHandler {
 };
 
 struct ControlServerOptions {
-  std::filesystem::path socket;     // where to listen; its directory is created (0755) if missing
-  std::string group;                // empty: root only, mode 0600; else 0660 and this group reads
-  std::size_t max_clients = 64;     // connections at once; more are refused with "busy"
+  std::filesystem::path socket;  // where to listen; its directory is created (0755) if missing
+  std::string group;             // empty: root only, mode 0600; else 0660 and this group reads
+  std::size_t max_clients = 64;  // connections at once; more are refused with "busy"
   std::size_t max_watch_backlog = std::size_t{1} << 20;  // bytes queued for one watcher before it is dropped
 };
 

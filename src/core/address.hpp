@@ -27,10 +27,10 @@ class Address {
   // ("fe80::1%eth0"), leading zeros in IPv4 octets, prefixes.
   static std::optional<Address> parse(std::string_view text);
 
-  bool is_v4() const;                   // IPv4 or IPv4-mapped IPv6
-  std::uint32_t v4() const;             // host order; only meaningful when is_v4()
+  bool is_v4() const;        // IPv4 or IPv4-mapped IPv6
+  std::uint32_t v4() const;  // host order; only meaningful when is_v4()
   const Bytes& bytes() const { return bytes_; }
-  std::string to_string() const;        // canonical form, see above
+  std::string to_string() const;  // canonical form, see above
 
   // This address with all bits after the first `bits` cleared. For IPv4, `bits` counts IPv4 bits
   // (0..32); for IPv6, IPv6 bits (0..128). Larger values are clamped.

@@ -19,18 +19,18 @@ enum class DecisionKind : std::uint8_t {
 
 struct Decision {
   DecisionKind kind = DecisionKind::Strike;
-  Time time{};              // event time of the event that caused it (or of the expiry for Unban)
-  Prefix target{};          // the punished address (host prefix) or network
-  std::string rule;         // rule name ("operator" for CLI bans)
+  Time time{};       // event time of the event that caused it (or of the expiry for Unban)
+  Prefix target{};   // the punished address (host prefix) or network
+  std::string rule;  // rule name ("operator" for CLI bans)
   RuleAction action = RuleAction::Ban;
-  std::uint32_t count = 0;  // Strike: the strike number; Ban: events (or distinct sources) that caused it
+  std::uint32_t count = 0;      // Strike: the strike number; Ban: events (or distinct sources) that caused it
   std::uint32_t threshold = 0;  // the rule's hits, so "Strike 2 of 3" can be printed
-  Time until{};             // Ban: when it ends
+  Time until{};                 // Ban: when it ends
   std::uint32_t offence = 0;    // Ban: 1 for a first ban, 2 for the second (escalated), ...
-  bool extended = false;    // Ban: an existing ban's end moved later (retry while banned)
-  std::string user;         // the username of the triggering event, when known (attacker text!)
-  std::string reason;       // human text: "3 auth-failure within 20m", "campaign on user \"bob\""
-  std::string sensor;       // the sensor of the triggering event
+  bool extended = false;        // Ban: an existing ban's end moved later (retry while banned)
+  std::string user;             // the username of the triggering event, when known (attacker text!)
+  std::string reason;           // human text: "3 auth-failure within 20m", "campaign on user \"bob\""
+  std::string sensor;           // the sensor of the triggering event
   Reporter reporter = Reporter::Custom;
 };
 

@@ -30,8 +30,7 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
   char folded_buf[kMaxUsernameBytes];
   const bool user_known = !e.user.empty();
   const auto user_hash =
-      user_known ? static_cast<std::uint32_t>(hash_folded(fold_username(e.user, folded_buf), seed_))
-                 : 0U;
+      user_known ? static_cast<std::uint32_t>(hash_folded(fold_username(e.user, folded_buf), seed_)) : 0U;
   auto users_match = [&](const Record& r) {
     return !user_known || (r.flags & kUserKnown) == 0 || r.user_hash == user_hash;
   };

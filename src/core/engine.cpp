@@ -133,9 +133,9 @@ struct RuleState {
   std::uint32_t index = 0;
   std::uint32_t hits = 1;
   std::int64_t tick_us = 1000;
-  std::int64_t window_ticks = 0;  // `within` in ticks
-  std::int64_t keep_ticks = 0;    // within + reorder tolerance: older timestamps can not matter
-  std::uint32_t slots = 0;        // timestamps kept per key: hits - 1
+  std::int64_t window_ticks = 0;        // `within` in ticks
+  std::int64_t keep_ticks = 0;          // within + reorder tolerance: older timestamps can not matter
+  std::uint32_t slots = 0;              // timestamps kept per key: hits - 1
   std::unique_ptr<AddressTable> table;  // address and prefix rules with hits > 1
   CampaignMap campaigns;                // username rules
   std::string reason;                   // "3 auth-failure within 20m"
@@ -144,23 +144,21 @@ struct RuleState {
 
 struct BanState {
   BanInfo info;
-  int rule = -1;             // index of the rule that banned, -1 for the operator
-  Duration length{};         // this ban's length (escalated), what a re-tag extends by
-  Time max_until{};          // since + ban_max: no extension goes past it
+  int rule = -1;      // index of the rule that banned, -1 for the operator
+  Duration length{};  // this ban's length (escalated), what a re-tag extends by
+  Time max_until{};   // since + ban_max: no extension goes past it
 };
 
 struct History {
   std::uint32_t offences = 0;
-  Time last_end{};           // end of the latest ban
-  Duration forget_after{};   // quiet time after last_end that resets offences
+  Time last_end{};          // end of the latest ban
+  Duration forget_after{};  // quiet time after last_end that resets offences
 };
 
 struct Expiry {
   Time until;
   Prefix target;
-  bool operator>(const Expiry& o) const {
-    return until != o.until ? until > o.until : o.target < target;
-  }
+  bool operator>(const Expiry& o) const { return until != o.until ? until > o.until : o.target < target; }
 };
 
 // One candidate of an eviction scan: the order is the documented eviction order.
@@ -201,8 +199,8 @@ struct Engine::Impl {
   BanState* covering_ban(const Address& a);
   bool start_ban(RuleState& rs, const Prefix& target, const Event& e, std::uint32_t count,
                  std::string_view reason, std::string_view user, DecisionSink& sink);
-  void end_ban(std::unordered_map<Prefix, BanState, PrefixHash>::iterator it, Time when,
-               std::string_view why, DecisionSink& sink);
+  void end_ban(std::unordered_map<Prefix, BanState, PrefixHash>::iterator it, Time when, std::string_view why,
+               DecisionSink& sink);
   void add_ban_length(const Prefix& p, int delta) {
     ban_lengths[(p.is_v4() ? 0U : 129U) + p.length()] += delta;
     last_ban = nullptr;  // every ban added or removed passes here: the memo may be stale
@@ -249,8 +247,7 @@ struct Engine::Impl {
 
 Engine::Impl::Impl(Policy p)
     : policy(std::move(p)),
-      dedup(policy.limits.duplicate_window, policy.limits.hash_seed,
-            policy.limits.max_tracked_keys),
+      dedup(policy.limits.duplicate_window, policy.limits.hash_seed, policy.limits.max_tracked_keys),
       bans(16, PrefixHash{policy.limits.hash_seed}),
       history(16, PrefixHash{policy.limits.hash_seed}) {
   const Duration tolerance = std::max(policy.limits.reorder_tolerance, Duration::zero());
@@ -271,8 +268,7 @@ Engine::Impl::Impl(Policy p)
     rs.slots = rs.hits - 1;
     rs.campaigns = CampaignMap(16, FoldedHash{policy.limits.hash_seed}, FoldedEqual{});
     if (rs.rule.key != KeyKind::Username && rs.slots > 0) {
-      rs.table = std::make_unique<AddressTable>(kOffsetsAt + 4 * (rs.slots - 1),
-                                                policy.limits.hash_seed + i);
+      rs.table = std::make_unique<AddressTable>(kOffsetsAt + 4 * (rs.slots - 1), policy.limits.hash_seed + i);
     }
     rs.within_text = format_duration(rs.rule.within);
     rs.reason = std::to_string(rs.hits) + " " + std::string(to_string(rs.rule.on)) + " within " +
@@ -382,8 +378,7 @@ void Engine::Impl::drop_stale() {
       stats.expired_keys += before - rs.table->size();
     }
     if (rs.rule.key == KeyKind::Username) {
-      const std::int64_t horizon =
-          now_us - rs.rule.within.count() - policy.limits.reorder_tolerance.count();
+      const std::int64_t horizon = now_us - rs.rule.within.count() - policy.limits.reorder_tolerance.count();
       for (auto it = rs.campaigns.begin(); it != rs.campaigns.end();) {
         if (it->second.active_until_us < now_us && it->second.last_us < horizon) {
           it = rs.campaigns.erase(it);
@@ -452,14 +447,15 @@ void Engine::Impl::make_room() {
           last = base + off;
           if (last >= from) ++live;
         }
-        offer(Victim{rs.hits - std::min(live, rs.hits), last * rs.tick_us, rs.index,
-                     rs.table->key(slot), nullptr});
+        offer(Victim{rs.hits - std::min(live, rs.hits), last * rs.tick_us, rs.index, rs.table->key(slot),
+                     nullptr});
       }
     }
     for (const auto& [user, c] : rs.campaigns) {
       if (c.active_until_us >= now_us) continue;
       std::uint32_t live = 0;
-      for (const auto& s : c.sources) if (s.last_us >= now_us - rs.rule.within.count()) ++live;
+      for (const auto& s : c.sources)
+        if (s.last_us >= now_us - rs.rule.within.count()) ++live;
       offer(Victim{rs.hits - std::min(live, rs.hits), c.last_us, rs.index, Address{}, &user});
     }
   }
@@ -501,8 +497,7 @@ const std::string& retag_reason(EventKind kind) {
 
 // The engine's one Decision, refilled for each emission: its strings keep their capacity, so
 // emitting a strike allocates nothing once they have grown.
-Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target,
-                              std::string_view rule) {
+Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target, std::string_view rule) {
   Decision& d = scratch;
   d.kind = kind;
   d.time = time;
@@ -521,9 +516,8 @@ Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target
   return d;
 }
 
-void Engine::Impl::emit_strike(RuleState& rs, const Event& e, const Prefix& target,
-                               std::uint32_t k, std::string_view user, std::string_view reason,
-                               DecisionSink& sink) {
+void Engine::Impl::emit_strike(RuleState& rs, const Event& e, const Prefix& target, std::uint32_t k,
+                               std::string_view user, std::string_view reason, DecisionSink& sink) {
   Decision& d = fresh(DecisionKind::Strike, e.time, target, rs.rule.name);
   d.action = rs.rule.action;
   d.count = k;
@@ -568,9 +562,8 @@ BanState* Engine::Impl::covering_ban(const Address& a) {
 // Starts a ban of `target` for rule `rs`, caused by `e`. Refuses (returns false, says so in a
 // statistic) when the target contains or lies in an allowlisted network, and does nothing when
 // the target is already banned. The length escalates with the target's offence history.
-bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e,
-                             std::uint32_t count, std::string_view reason, std::string_view user,
-                             DecisionSink& sink) {
+bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e, std::uint32_t count,
+                             std::string_view reason, std::string_view user, DecisionSink& sink) {
   if (allowlisted_in(target) != nullptr) {
     ++stats.bans_skipped_allowlisted;
     return false;
@@ -584,8 +577,8 @@ bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e
   }
   const Duration cap = std::max(r.ban_max, Duration::zero());
   const double factor = r.ban_factor < 1.0 ? 1.0 : r.ban_factor;
-  const double scaled = static_cast<double>(r.ban.count()) *
-                        std::pow(factor, static_cast<double>(offence - 1));
+  const double scaled =
+      static_cast<double>(r.ban.count()) * std::pow(factor, static_cast<double>(offence - 1));
   const Duration length = scaled >= static_cast<double>(cap.count())
                               ? cap
                               : std::max(Duration{static_cast<std::int64_t>(scaled)}, Duration{1});
@@ -600,8 +593,7 @@ bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e
   b.info.offence = offence;
   b.info.reason.assign(reason);
   if (offence > 1) {
-    b.info.reason += "; offence " + std::to_string(offence) + ", banned for " +
-                     format_duration(length);
+    b.info.reason += "; offence " + std::to_string(offence) + ", banned for " + format_duration(length);
   }
   b.rule = static_cast<int>(rs.index);
   b.length = length;
@@ -629,8 +621,8 @@ bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e
   return true;
 }
 
-void Engine::Impl::end_ban(std::unordered_map<Prefix, BanState, PrefixHash>::iterator it,
-                           Time when, std::string_view why, DecisionSink& sink) {
+void Engine::Impl::end_ban(std::unordered_map<Prefix, BanState, PrefixHash>::iterator it, Time when,
+                           std::string_view why, DecisionSink& sink) {
   const BanState& b = it->second;
   Decision& d = fresh(DecisionKind::Unban, when, b.info.target, b.info.rule);
   d.action = b.info.action;
@@ -689,8 +681,7 @@ void Engine::Impl::count_event(const Event& e, DecisionSink& sink) {
         count_window(rs, e, Prefix::host(e.source), sink);
         break;
       case KeyKind::Prefix:
-        count_window(rs, e, Prefix{e.source, e.source.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6},
-                     sink);
+        count_window(rs, e, Prefix{e.source, e.source.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6}, sink);
         break;
       case KeyKind::Username:
         count_campaign(rs, e, sink);
@@ -702,8 +693,7 @@ void Engine::Impl::count_event(const Event& e, DecisionSink& sink) {
 // "N within T" for one key: the event's timestamp joins the key's stored ones at its place in time
 // order; the strike number is the largest number of events in any span of T that includes it.
 // Reaching N fires the rule's action and clears the key's window.
-void Engine::Impl::count_window(RuleState& rs, const Event& e, const Prefix& target,
-                                DecisionSink& sink) {
+void Engine::Impl::count_window(RuleState& rs, const Event& e, const Prefix& target, DecisionSink& sink) {
   const std::uint32_t n_hits = rs.hits;
   if (n_hits == 1) {
     emit_strike(rs, e, target, 1, e.user, rs.reason, sink);
@@ -755,8 +745,8 @@ void Engine::Impl::count_window(RuleState& rs, const Event& e, const Prefix& tar
         // A network rule reached its threshold on a network that holds an allowlisted address:
         // the network is not banned, and the final strike says why.
         reason_buf.assign(rs.reason);
-        reason_buf += "; not banned: " + target.to_string() + " contains allowlisted " +
-                      inside->prefix.to_string();
+        reason_buf +=
+            "; not banned: " + target.to_string() + " contains allowlisted " + inside->prefix.to_string();
         ++stats.bans_skipped_allowlisted;
         emit_strike(rs, e, target, n_hits, e.user, reason_buf, sink);
         return;
@@ -896,8 +886,8 @@ void Engine::advance(Time now, DecisionSink& sink) {
   impl_->advance_to(now, sink);
 }
 
-OperatorResult Engine::ban(const Prefix& target, Time now, Duration duration,
-                           const std::string& reason, DecisionSink& sink) {
+OperatorResult Engine::ban(const Prefix& target, Time now, Duration duration, const std::string& reason,
+                           DecisionSink& sink) {
   Impl& m = *impl_;
   if (duration <= Duration::zero()) return OperatorResult::Invalid;
   if (m.allowlisted_in(target) != nullptr) return OperatorResult::Allowlisted;
@@ -1045,8 +1035,8 @@ const EngineStats& Engine::stats() const {
   s.window_bytes = bytes;
   // Bans and offence history: a node each (pointers, cached hash, key, value) and the buckets.
   constexpr std::uint64_t kNode = 3 * sizeof(void*);
-  bytes += m.bans.bucket_count() * sizeof(void*) +
-           m.bans.size() * (kNode + sizeof(Prefix) + sizeof(BanState));
+  bytes +=
+      m.bans.bucket_count() * sizeof(void*) + m.bans.size() * (kNode + sizeof(Prefix) + sizeof(BanState));
   bytes += m.history.bucket_count() * sizeof(void*) +
            m.history.size() * (kNode + sizeof(Prefix) + sizeof(History));
   bytes += m.expiries.size() * sizeof(Expiry);
@@ -1054,7 +1044,9 @@ const EngineStats& Engine::stats() const {
   return s;
 }
 
-const Policy& Engine::policy() const { return impl_->policy; }
+const Policy& Engine::policy() const {
+  return impl_->policy;
+}
 
 // ---- state snapshot (issue 4; docs/state.md) ----------------------------------------------------
 // Kept apart from the hot path: these functions read and fill the same structures the counting code
@@ -1063,8 +1055,7 @@ const Policy& Engine::policy() const { return impl_->policy; }
 namespace {
 
 // The window of `slot` in a rule's table, as times oldest first.
-SavedWindow saved_window(const RuleState& rs, std::size_t slot, const Prefix& key,
-                         Duration tolerance) {
+SavedWindow saved_window(const RuleState& rs, std::size_t slot, const Prefix& key, Duration tolerance) {
   SavedWindow w;
   w.rule = rs.rule.name;
   w.key = key;
@@ -1094,7 +1085,8 @@ SavedCampaign saved_campaign(const RuleState& rs, const std::string& folded, con
   out.active = c.active_until_us != kMinInt;
   out.active_until = out.active ? from_micros(c.active_until_us) : Time{};
   out.sources_total = c.sources_total;
-  for (const auto& src : c.sources) out.sources.push_back(SavedCampaignSource{src.source, from_micros(src.last_us)});
+  for (const auto& src : c.sources)
+    out.sources.push_back(SavedCampaignSource{src.source, from_micros(src.last_us)});
   const Time stale = out.last + std::max(rs.rule.within, Duration::zero()) + tolerance;
   out.expires = out.active ? std::max(stale, out.active_until) : stale;
   return out;
@@ -1130,8 +1122,9 @@ EngineState Engine::export_state() const {
       for (std::size_t slot = 0; slot < rs.table->capacity(); ++slot) {
         if (!rs.table->occupied(slot)) continue;
         const Address key = rs.table->key(slot);
-        const unsigned len = rs.rule.key == KeyKind::Prefix ? (key.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6)
-                                                            : (key.is_v4() ? 32U : 128U);
+        const unsigned len = rs.rule.key == KeyKind::Prefix
+                                 ? (key.is_v4() ? rs.rule.prefix4 : rs.rule.prefix6)
+                                 : (key.is_v4() ? 32U : 128U);
         st.windows.push_back(saved_window(rs, slot, Prefix{key, len}, tolerance));
       }
     }
@@ -1221,7 +1214,8 @@ void Engine::import_state(const EngineState& st, Time now) {
     b.info = saved.info;
     b.rule = -1;
     if (saved.by_rule) {
-      if (const RuleState* rs = rule_named(saved.info.rule); rs != nullptr) b.rule = static_cast<int>(rs->index);
+      if (const RuleState* rs = rule_named(saved.info.rule); rs != nullptr)
+        b.rule = static_cast<int>(rs->index);
     }
     b.length = saved.length > Duration::zero() ? saved.length : saved.info.until - saved.info.since;
     b.max_until = std::max(saved.max_until, saved.info.until);
@@ -1233,8 +1227,9 @@ void Engine::import_state(const EngineState& st, Time now) {
     RuleState* rs = rule_named(w.rule);
     if (rs == nullptr || !rs->table || rs->rule.key == KeyKind::Username || w.times.empty()) continue;
     const Prefix& key = w.key;
-    const unsigned want = rs->rule.key == KeyKind::Prefix ? (key.is_v4() ? rs->rule.prefix4 : rs->rule.prefix6)
-                                                          : (key.is_v4() ? 32U : 128U);
+    const unsigned want = rs->rule.key == KeyKind::Prefix
+                              ? (key.is_v4() ? rs->rule.prefix4 : rs->rule.prefix6)
+                              : (key.is_v4() ? 32U : 128U);
     if (key.length() != want) continue;  // the rule's prefix length changed: a different key
     std::vector<std::int64_t> ticks;
     ticks.reserve(w.times.size());
@@ -1243,7 +1238,8 @@ void Engine::import_state(const EngineState& st, Time now) {
     // Only what can still pair with the newest, and at most hits - 1 of them.
     const std::int64_t newest = ticks.back();
     std::erase_if(ticks, [&](std::int64_t t) { return t < newest - rs->keep_ticks; });
-    if (ticks.size() > rs->slots) ticks.erase(ticks.begin(), ticks.end() - static_cast<std::ptrdiff_t>(rs->slots));
+    if (ticks.size() > rs->slots)
+      ticks.erase(ticks.begin(), ticks.end() - static_cast<std::ptrdiff_t>(rs->slots));
     if (ticks.empty()) continue;
     std::size_t slot = rs->table->find(key.address());
     if (slot == AddressTable::npos) {
@@ -1276,7 +1272,8 @@ void Engine::import_state(const EngineState& st, Time now) {
                                       : (src.source.is_v4() ? 32U : 128U);
       if (src.source.length() != want) continue;
       if (std::any_of(camp.sources.begin(), camp.sources.end(),
-                      [&](const SourceSeen& s) { return s.source == src.source; })) continue;
+                      [&](const SourceSeen& s) { return s.source == src.source; }))
+        continue;
       camp.sources.push_back(SourceSeen{src.source, to_micros(src.last)});
     }
     // Fewer than hits pending sources: keep the newest.
@@ -1296,6 +1293,5 @@ void Engine::import_state(const EngineState& st, Time now) {
   }
   for (const auto& p : st.pairing) m.dedup.restore(p);
 }
-
 
 }  // namespace strikeout::core

@@ -16,25 +16,25 @@
 namespace strikeout::core {
 
 struct EngineStats {
-  std::uint64_t events[3] = {0, 0, 0};   // by EventKind, after duplicate removal
-  std::uint64_t duplicates = 0;          // second reports of one failure, not counted
-  std::uint64_t allowlisted = 0;         // events from allowlisted sources (counted, never punished)
-  std::uint64_t while_banned = 0;        // events from sources already banned
-  std::uint64_t too_late = 0;            // events older than the reorder tolerance, not counted
-  std::uint64_t evictions = 0;           // tracked keys dropped at the memory cap
-  std::uint64_t tracked_keys = 0;        // keys with live window state, all rules
-  std::uint64_t memory_bytes = 0;        // bytes held by all engine state (tables included)
+  std::uint64_t events[3] = {0, 0, 0};  // by EventKind, after duplicate removal
+  std::uint64_t duplicates = 0;         // second reports of one failure, not counted
+  std::uint64_t allowlisted = 0;        // events from allowlisted sources (counted, never punished)
+  std::uint64_t while_banned = 0;       // events from sources already banned
+  std::uint64_t too_late = 0;           // events older than the reorder tolerance, not counted
+  std::uint64_t evictions = 0;          // tracked keys dropped at the memory cap
+  std::uint64_t tracked_keys = 0;       // keys with live window state, all rules
+  std::uint64_t memory_bytes = 0;       // bytes held by all engine state (tables included)
   std::uint64_t active_bans = 0;
   std::uint64_t bans_total = 0;
   std::uint64_t strikes_total = 0;
   // Added with the engine (backward compatible):
   std::uint64_t bans_skipped_allowlisted = 0;  // thresholds reached on a network or source that
                                                // contains an allowlisted address: no ban
-  std::uint64_t duplicates_unpaired = 0;  // reports not remembered for pairing (pairing table full)
-  std::uint64_t window_bytes = 0;         // part of memory_bytes held by the rules' windows
-                                          // (window tables and campaigns): / tracked_keys is the
-                                          // per-key figure of docs/engine.md
-  std::uint64_t expired_keys = 0;         // keys dropped because their window ran out (not evictions)
+  std::uint64_t duplicates_unpaired = 0;       // reports not remembered for pairing (pairing table full)
+  std::uint64_t window_bytes = 0;              // part of memory_bytes held by the rules' windows
+                                               // (window tables and campaigns): / tracked_keys is the
+                                               // per-key figure of docs/engine.md
+  std::uint64_t expired_keys = 0;              // keys dropped because their window ran out (not evictions)
 };
 
 struct BanInfo {
@@ -102,7 +102,7 @@ class Engine {
   void import_state(const EngineState& state, Time now);
 
   bool is_allowlisted(const Address& a) const;
-  std::vector<BanInfo> active_bans() const;   // ordered by `since`, then target
+  std::vector<BanInfo> active_bans() const;  // ordered by `since`, then target
   std::optional<BanInfo> ban_covering(const Address& a) const;
   const EngineStats& stats() const;
   const Policy& policy() const;

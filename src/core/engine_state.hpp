@@ -20,11 +20,11 @@ namespace strikeout::core {
 
 // An active ban with what re-tags and escalation need.
 struct SavedBan {
-  BanInfo info;            // target, rule name, action, since, until, count, offence, reason
-  bool by_rule = false;    // true: made by info.rule (re-tags follow that rule by name); false: an
-                           // operator's ban (or one whose rule was gone), never extended
-  Duration length{};       // this ban's (escalated) length: what a re-tag extends it by
-  Time max_until{};        // since + the rule's ban_max: no re-tag moves the end past it
+  BanInfo info;          // target, rule name, action, since, until, count, offence, reason
+  bool by_rule = false;  // true: made by info.rule (re-tags follow that rule by name); false: an
+                         // operator's ban (or one whose rule was gone), never extended
+  Duration length{};     // this ban's (escalated) length: what a re-tag extends it by
+  Time max_until{};      // since + the rule's ban_max: no re-tag moves the end past it
 
   friend bool operator==(const SavedBan& a, const SavedBan& b) {
     const BanInfo& x = a.info;
@@ -49,34 +49,34 @@ struct SavedOffender {
 // The pending window of one key of an address or network rule: the timestamps it still holds, oldest
 // first (at most the rule's hits - 1, in the rule's resolution: whole milliseconds or seconds).
 struct SavedWindow {
-  std::string rule;          // the rule's name
-  Prefix key;                // the address (host prefix) or the network
-  std::vector<Time> times;   // oldest first; never empty in an export
-  Time expires{};            // newest + the rule's window + the reorder tolerance: after this the
-                             // window can no longer contribute (the store prunes it)
+  std::string rule;         // the rule's name
+  Prefix key;               // the address (host prefix) or the network
+  std::vector<Time> times;  // oldest first; never empty in an export
+  Time expires{};           // newest + the rule's window + the reorder tolerance: after this the
+                            // window can no longer contribute (the store prunes it)
 
   friend bool operator==(const SavedWindow&, const SavedWindow&) = default;
 };
 
 // A source counted by a campaign (username) rule.
 struct SavedCampaignSource {
-  Prefix source;   // address or network (distinct = "prefix")
-  Time last{};     // its newest failure on this username
+  Prefix source;  // address or network (distinct = "prefix")
+  Time last{};    // its newest failure on this username
 
   friend bool operator==(const SavedCampaignSource&, const SavedCampaignSource&) = default;
 };
 
 // One username's campaign state under one username rule.
 struct SavedCampaign {
-  std::string rule;          // the rule's name
-  std::string username;      // ASCII case-folded, at most 256 bytes (attacker text: any bytes)
-  std::string display;       // as first written (attacker text)
-  Time last{};               // newest failure on this username
-  bool active = false;       // a campaign is on until active_until
-  Time active_until{};       // meaningful only when active
-  std::uint32_t sources_total = 0;           // distinct sources punished since the campaign began
+  std::string rule;                 // the rule's name
+  std::string username;             // ASCII case-folded, at most 256 bytes (attacker text: any bytes)
+  std::string display;              // as first written (attacker text)
+  Time last{};                      // newest failure on this username
+  bool active = false;              // a campaign is on until active_until
+  Time active_until{};              // meaningful only when active
+  std::uint32_t sources_total = 0;  // distinct sources punished since the campaign began
   std::vector<SavedCampaignSource> sources;  // pending distinct sources (fewer than hits)
-  Time expires{};            // after this the entry can no longer matter (the store prunes it)
+  Time expires{};  // after this the entry can no longer matter (the store prunes it)
 
   friend bool operator==(const SavedCampaign&, const SavedCampaign&) = default;
 };
@@ -102,9 +102,9 @@ struct SavedPairing {
 };
 
 struct EngineState {
-  bool started = false;   // false: the engine has seen no time yet
-  Time now{};             // the newest event time the engine has seen (the reorder tolerance and
-                          // "too late" are measured from it)
+  bool started = false;  // false: the engine has seen no time yet
+  Time now{};            // the newest event time the engine has seen (the reorder tolerance and
+                         // "too late" are measured from it)
   std::vector<SavedBan> bans;
   std::vector<SavedOffender> offenders;
   std::vector<SavedWindow> windows;
@@ -128,18 +128,17 @@ struct CampaignKey {
 };
 
 struct EngineDelta {
-  EngineState present;                   // `started`, `now`, and the touched entries that exist
-  std::vector<Prefix> bans_gone;         // touched targets without an active ban
-  std::vector<Prefix> offenders_gone;    // touched targets without offence history
-  std::vector<WindowKey> windows_gone;   // touched keys without a pending window
+  EngineState present;                  // `started`, `now`, and the touched entries that exist
+  std::vector<Prefix> bans_gone;        // touched targets without an active ban
+  std::vector<Prefix> offenders_gone;   // touched targets without offence history
+  std::vector<WindowKey> windows_gone;  // touched keys without a pending window
   std::vector<CampaignKey> campaigns_gone;
-  std::vector<Address> pairing_gone;     // touched sources the duplicate filter holds nothing of
+  std::vector<Address> pairing_gone;  // touched sources the duplicate filter holds nothing of
 
   bool empty() const {
     return present.bans.empty() && present.offenders.empty() && present.windows.empty() &&
            present.campaigns.empty() && present.pairing.empty() && bans_gone.empty() &&
-           offenders_gone.empty() && windows_gone.empty() && campaigns_gone.empty() &&
-           pairing_gone.empty();
+           offenders_gone.empty() && windows_gone.empty() && campaigns_gone.empty() && pairing_gone.empty();
   }
 };
 

@@ -26,26 +26,26 @@ enum class Reporter : std::uint8_t {
   Courier,
   Cyrus,
   Saslauthd,
-  Custom,  // an operator's own matcher
-  Wire,    // the packet sensor
-  Decoy,   // the decoy SMTP server
-  Kernel,  // nftables counters / NFLOG (connection-rate limit)
-  Operator // a ban or event made through the CLI
+  Custom,   // an operator's own matcher
+  Wire,     // the packet sensor
+  Decoy,    // the decoy SMTP server
+  Kernel,   // nftables counters / NFLOG (connection-rate limit)
+  Operator  // a ban or event made through the CLI
 };
 
 // An event as the engine receives it. The string_views are valid only for the duration of the call
 // that hands the event over: the engine copies what it keeps. Fields a client controls (user) are
 // informational: they never choose which address is punished.
 struct Event {
-  Time time{};                         // when it happened (the log line's or packet's own time)
+  Time time{};  // when it happened (the log line's or packet's own time)
   EventKind kind = EventKind::AuthFailure;
-  Address source{};                    // the client, as written by the server or seen on the wire
-  std::uint16_t port = 0;              // the client's source port when known, else 0
-  std::string_view service{};          // "smtp", "submission", "smtps", "imap", ... or empty
-  std::string_view user{};             // the username tried, when known, else empty
+  Address source{};            // the client, as written by the server or seen on the wire
+  std::uint16_t port = 0;      // the client's source port when known, else 0
+  std::string_view service{};  // "smtp", "submission", "smtps", "imap", ... or empty
+  std::string_view user{};     // the username tried, when known, else empty
   Reporter reporter = Reporter::Custom;
-  std::string_view sensor{};           // the configured source's name, for reports ("mail.log", "wire")
-  std::uint32_t count = 1;             // attempts this report stands for (Dovecot's "N attempts")
+  std::string_view sensor{};  // the configured source's name, for reports ("mail.log", "wire")
+  std::uint32_t count = 1;    // attempts this report stands for (Dovecot's "N attempts")
   // True when the event comes from a connection that completed the TCP handshake (any server log
   // line, a reply seen on the wire). False for a bare SYN, which anyone can forge with a victim's
   // address: such events may count toward a connect rule, but never extend an existing ban.

@@ -72,7 +72,10 @@ class FakeFirewall final : public Firewall {
 
   // Test controls.
   void fail_next_apply(std::string why) { fail_next_ = std::move(why); }
-  void simulate_table_gone() { table_gone_ = true; bans_.clear(); }
+  void simulate_table_gone() {
+    table_gone_ = true;
+    bans_.clear();
+  }
   void simulate_rate_limit_hit(RateLimitHit hit) { pending_hits_.push_back(hit); }
   bool contains(const Prefix& p) const { return bans_.contains(p); }
   const std::map<Prefix, FirewallBan>& bans() const { return bans_; }
@@ -84,7 +87,9 @@ class FakeFirewall final : public Firewall {
     return std::any_of(allowlist_.begin(), allowlist_.end(),
                        [&](const Prefix& a) { return a.contains(p) || p.contains(a); });
   }
-  void expire(Time now) { std::erase_if(bans_, [&](const auto& kv) { return kv.second.until <= now; }); }
+  void expire(Time now) {
+    std::erase_if(bans_, [&](const auto& kv) { return kv.second.until <= now; });
+  }
 
   std::vector<Prefix> allowlist_;
   std::map<Prefix, FirewallBan> bans_;

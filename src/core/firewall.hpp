@@ -23,9 +23,9 @@ namespace strikeout::core {
 // One ban as the kernel holds it: every packet from `target` to a protected port is stopped until
 // `until`. With `tarpit`, new connections are sent to the decoy server instead (decoy issue).
 struct FirewallBan {
-  Prefix target{};     // a host prefix (/32, /128) or a network
-  Time until{};        // when the kernel forgets it by itself
-  bool tarpit = false; // send to the decoy instead of rejecting
+  Prefix target{};      // a host prefix (/32, /128) or a network
+  Time until{};         // when the kernel forgets it by itself
+  bool tarpit = false;  // send to the decoy instead of rejecting
 
   friend bool operator==(const FirewallBan&, const FirewallBan&) = default;
 };
@@ -61,11 +61,11 @@ struct RateLimitHit {
 
 // What handle_events() noticed since the last call.
 struct FirewallEvents {
-  bool table_gone = false;            // our table vanished (`nft flush ruleset`, another tool): call
-                                      // restore() with every active ban at once
+  bool table_gone = false;  // our table vanished (`nft flush ruleset`, another tool): call
+                            // restore() with every active ban at once
   std::vector<RateLimitHit> rate_limited;
   std::uint64_t rate_limited_total = 0;  // kernel counter of rate-limit rejects (all sources)
-  std::string error;                  // a problem watching the kernel (logged; watching goes on)
+  std::string error;                     // a problem watching the kernel (logged; watching goes on)
 };
 
 class Firewall {
@@ -76,8 +76,8 @@ class Firewall {
   // until - now), and lifts `remove`, all in one atomic change. Bans whose `until` is not after `now`
   // are ignored; lifting a ban the kernel no longer holds is not an error. Newly banned sources lose
   // their open sessions to protected ports at once.
-  virtual FirewallResult apply(std::span<const FirewallBan> add_or_extend,
-                               std::span<const Prefix> remove, Time now) = 0;
+  virtual FirewallResult apply(std::span<const FirewallBan> add_or_extend, std::span<const Prefix> remove,
+                               Time now) = 0;
 
   // Puts every active ban back in one change after start or after the table vanished: recreates the
   // table if it is gone, keeps bans already in it. Cuts no sessions (these bans are not new).

@@ -30,11 +30,11 @@ namespace strikeout::core {
 // fingerprint of the bytes just before that offset, so a different file that happens to reuse the
 // inode, or a file truncated and written again past the offset, is not mistaken for the one we read.
 struct FilePosition {
-  std::uint64_t inode = 0;              // st_ino of the file the offset is in
-  std::uint64_t offset = 0;             // bytes; always just after a newline (or 0)
-  std::uint64_t fingerprint = 0;        // 64-bit FNV-1a of the `fingerprint_length` bytes before offset
-  std::uint32_t fingerprint_length = 0; // bytes hashed: the last line read, newline included, at most
-                                        // its last 1024 bytes; 0 when offset is 0
+  std::uint64_t inode = 0;               // st_ino of the file the offset is in
+  std::uint64_t offset = 0;              // bytes; always just after a newline (or 0)
+  std::uint64_t fingerprint = 0;         // 64-bit FNV-1a of the `fingerprint_length` bytes before offset
+  std::uint32_t fingerprint_length = 0;  // bytes hashed: the last line read, newline included, at most
+                                         // its last 1024 bytes; 0 when offset is 0
 
   friend bool operator==(const FilePosition&, const FilePosition&) = default;
 };
@@ -52,25 +52,25 @@ using SourcePosition = std::variant<FilePosition, JournalCursor>;
 // A journald record with the fields the decoder needs (logs::LogRecord has the same shape; the daemon
 // copies the views across). The views are valid only during the on_record() call.
 struct JournalRecord {
-  Time time{};                   // __REALTIME_TIMESTAMP
-  std::string_view host{};       // _HOSTNAME
-  std::string_view program{};    // SYSLOG_IDENTIFIER ("postfix/smtpd", "dovecot")
-  std::uint32_t pid = 0;         // SYSLOG_PID, else _PID, else 0
-  std::string_view message{};    // MESSAGE (cut at the source's line limit)
-  bool truncated = false;        // MESSAGE was longer than the limit and was cut
+  Time time{};                 // __REALTIME_TIMESTAMP
+  std::string_view host{};     // _HOSTNAME
+  std::string_view program{};  // SYSLOG_IDENTIFIER ("postfix/smtpd", "dovecot")
+  std::uint32_t pid = 0;       // SYSLOG_PID, else _PID, else 0
+  std::string_view message{};  // MESSAGE (cut at the source's line limit)
+  bool truncated = false;      // MESSAGE was longer than the limit and was cut
 };
 
 // Something the operator should hear about, said once when it happens (the daemon logs it at warn,
 // or info for the routine ones, and counts it).
 enum class SourceNoticeKind : std::uint8_t {
-  Rotated,          // routine: the file was renamed or re-created; we finished it and moved on
-  Truncated,        // copytruncate: the rest of the copy if found, then the file again from 0
-  Replaced,         // the saved position does not match the file found (fingerprint): started over
-  PositionLost,     // the saved file is gone (rotated away and deleted/compressed): lines may be lost
-  Waiting,          // the log file does not exist (yet): reading starts when it appears
-  LineTooLong,      // a line longer than the limit was delivered cut (LineInfo::truncated)
-  CursorNotFound,   // journald: the saved cursor is no longer in the journal; resumed nearby
-  Error,            // a read or watch failed; the source keeps trying on the next wakeup
+  Rotated,         // routine: the file was renamed or re-created; we finished it and moved on
+  Truncated,       // copytruncate: the rest of the copy if found, then the file again from 0
+  Replaced,        // the saved position does not match the file found (fingerprint): started over
+  PositionLost,    // the saved file is gone (rotated away and deleted/compressed): lines may be lost
+  Waiting,         // the log file does not exist (yet): reading starts when it appears
+  LineTooLong,     // a line longer than the limit was delivered cut (LineInfo::truncated)
+  CursorNotFound,  // journald: the saved cursor is no longer in the journal; resumed nearby
+  Error,           // a read or watch failed; the source keeps trying on the next wakeup
 };
 
 struct SourceNotice {
@@ -82,8 +82,8 @@ struct SourceNotice {
 struct LineInfo {
   const SourcePosition* after = nullptr;  // the position just after this line: save it once the
                                           // line's events are handled (valid during the call only)
-  bool truncated = false;    // the line was longer than the limit: these are its first bytes
-  bool unterminated = false; // the file ended without a newline and will not grow (rotated away)
+  bool truncated = false;                 // the line was longer than the limit: these are its first bytes
+  bool unterminated = false;              // the file ended without a newline and will not grow (rotated away)
 };
 
 // Receives what a source reads. Called only from inside LogSource::read().
@@ -98,12 +98,12 @@ class LogSink {
 };
 
 struct SourceStats {
-  std::uint64_t lines = 0;          // lines or records delivered
-  std::uint64_t bytes = 0;          // bytes consumed from files (journald: message bytes)
-  std::uint64_t long_lines = 0;     // lines cut at the limit
-  std::uint64_t rotations = 0;      // switches to a new file (rename, re-creation)
-  std::uint64_t truncations = 0;    // copytruncate detected
-  std::uint64_t errors = 0;         // failed reads or watches
+  std::uint64_t lines = 0;        // lines or records delivered
+  std::uint64_t bytes = 0;        // bytes consumed from files (journald: message bytes)
+  std::uint64_t long_lines = 0;   // lines cut at the limit
+  std::uint64_t rotations = 0;    // switches to a new file (rename, re-creation)
+  std::uint64_t truncations = 0;  // copytruncate detected
+  std::uint64_t errors = 0;       // failed reads or watches
 };
 
 struct ReadResult {

@@ -28,11 +28,11 @@ using SavedPositions = std::map<std::string, SourcePosition, std::less<>>;
 
 // One transaction's worth of changes.
 struct StateUpdate {
-  EngineDelta engine;              // touched keys: present entries are written, gone ones deleted
-  SavedPositions positions;        // the sources' positions at the same instant as `engine`
-  bool replace_all = false;        // true: engine.present is the WHOLE engine state (at start, after a
-                                   // reload): every saved ban, offender, window, campaign and report
-                                   // not in it is deleted
+  EngineDelta engine;        // touched keys: present entries are written, gone ones deleted
+  SavedPositions positions;  // the sources' positions at the same instant as `engine`
+  bool replace_all = false;  // true: engine.present is the WHOLE engine state (at start, after a
+                             // reload): every saved ban, offender, window, campaign and report
+                             // not in it is deleted
   std::optional<std::uint64_t> hash_seed;  // the engine's hash seed, kept so saved username hashes
                                            // and tables mean the same after a restart
 
@@ -41,17 +41,17 @@ struct StateUpdate {
 
 // What load_state() found.
 struct LoadedState {
-  EngineState engine;                      // expired entries (before the `now` given to load_state) left out
+  EngineState engine;  // expired entries (before the `now` given to load_state) left out
   SavedPositions positions;
   std::optional<std::uint64_t> hash_seed;  // nullopt: a new store
 };
 
 struct StoreStats {
-  std::uint64_t commits = 0;            // transactions committed
-  std::uint64_t updates = 0;            // StateUpdates committed (several may share a transaction)
-  std::uint64_t failures = 0;           // transactions that failed (the updates stay queued)
-  std::uint64_t last_commit_us = 0;     // duration of the last commit, fsync included
-  std::uint64_t queued = 0;             // updates waiting for the writer now
+  std::uint64_t commits = 0;         // transactions committed
+  std::uint64_t updates = 0;         // StateUpdates committed (several may share a transaction)
+  std::uint64_t failures = 0;        // transactions that failed (the updates stay queued)
+  std::uint64_t last_commit_us = 0;  // duration of the last commit, fsync included
+  std::uint64_t queued = 0;          // updates waiting for the writer now
 };
 
 class Store : public PositionStore {

@@ -95,14 +95,22 @@ std::optional<Duration> parse_duration(std::string_view text) {
     const std::string_view unit = text.substr(i, unit_end - i);
     i = unit_end;
     std::int64_t scale = 0;
-    if (unit == "us") scale = 1;
-    else if (unit == "ms") scale = 1'000;
-    else if (unit == "s") scale = 1'000'000;
-    else if (unit == "m") scale = 60'000'000;
-    else if (unit == "h") scale = 3'600'000'000;
-    else if (unit == "d") scale = 86'400'000'000;
-    else if (unit == "w") scale = 604'800'000'000;
-    else return std::nullopt;
+    if (unit == "us")
+      scale = 1;
+    else if (unit == "ms")
+      scale = 1'000;
+    else if (unit == "s")
+      scale = 1'000'000;
+    else if (unit == "m")
+      scale = 60'000'000;
+    else if (unit == "h")
+      scale = 3'600'000'000;
+    else if (unit == "d")
+      scale = 86'400'000'000;
+    else if (unit == "w")
+      scale = 604'800'000'000;
+    else
+      return std::nullopt;
     constexpr auto max = std::numeric_limits<std::int64_t>::max();
     if (number > static_cast<std::uint64_t>(max / scale)) return std::nullopt;
     const auto part = static_cast<std::int64_t>(number) * scale;

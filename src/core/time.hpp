@@ -14,9 +14,15 @@ using Duration = std::chrono::microseconds;
 using Time = std::chrono::sys_time<std::chrono::microseconds>;
 
 // Microseconds since the Unix epoch, UTC.
-constexpr std::int64_t to_micros(Time t) { return t.time_since_epoch().count(); }
-constexpr Time from_micros(std::int64_t us) { return Time{Duration{us}}; }
-constexpr Time from_seconds(std::int64_t s) { return Time{std::chrono::seconds{s}}; }
+constexpr std::int64_t to_micros(Time t) {
+  return t.time_since_epoch().count();
+}
+constexpr Time from_micros(std::int64_t us) {
+  return Time{Duration{us}};
+}
+constexpr Time from_seconds(std::int64_t s) {
+  return Time{std::chrono::seconds{s}};
+}
 
 // RFC 3339 in UTC, e.g. "2026-11-27T01:49:52Z"; fractional seconds only when non-zero
 // ("2026-11-27T01:49:52.250Z", trailing zeros trimmed to milliseconds or microseconds).

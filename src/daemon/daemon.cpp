@@ -94,7 +94,8 @@ bool system_journal_present() {
 std::uint64_t random_seed() {
   std::uint64_t seed = 0;
   if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
-    seed = static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^ static_cast<std::uint64_t>(getpid());
+    seed = static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()) ^
+           static_cast<std::uint64_t>(getpid());
   }
   return seed;
 }
@@ -115,7 +116,8 @@ enforce::NftOptions firewall_options(const config::Config& cfg) {
   enforce::NftOptions o;
   o.table = cfg.enforce.table;
   o.ports = cfg.ports;
-  o.verdict = cfg.enforce.reject == config::RejectWith::Drop ? enforce::BanVerdict::Drop : enforce::BanVerdict::Reject;
+  o.verdict = cfg.enforce.reject == config::RejectWith::Drop ? enforce::BanVerdict::Drop
+                                                             : enforce::BanVerdict::Reject;
   o.set_size = cfg.enforce.set_size;
   o.decoy_port = cfg.decoy.port;
   o.allowlist = cfg.policy.allowlist;
@@ -127,10 +129,12 @@ enforce::NftOptions firewall_options(const config::Config& cfg) {
     const bool by_prefix = rule.key == core::KeyKind::Prefix ||
                            (rule.key == core::KeyKind::Username && rule.distinct == core::KeyKind::Prefix);
     if (!by_prefix) continue;
-    if (std::find(o.prefix_lengths4.begin(), o.prefix_lengths4.end(), rule.prefix4) == o.prefix_lengths4.end()) {
+    if (std::find(o.prefix_lengths4.begin(), o.prefix_lengths4.end(), rule.prefix4) ==
+        o.prefix_lengths4.end()) {
       o.prefix_lengths4.push_back(rule.prefix4);
     }
-    if (std::find(o.prefix_lengths6.begin(), o.prefix_lengths6.end(), rule.prefix6) == o.prefix_lengths6.end()) {
+    if (std::find(o.prefix_lengths6.begin(), o.prefix_lengths6.end(), rule.prefix6) ==
+        o.prefix_lengths6.end()) {
       o.prefix_lengths6.push_back(rule.prefix6);
     }
   }
@@ -151,15 +155,17 @@ constexpr rlim_t kWantedOpenFiles = 65536;
 
 // Raises RLIMIT_NOFILE, then keeps only CAP_NET_ADMIN (nftables, ending sessions), CAP_DAC_READ_SEARCH
 // (log files are reopened after every rotation, and /var/log/mail.log is syslog:adm 0640: root without
-// it could not read the new file), and CAP_NET_RAW when a packet sensor needs it, in the permitted, effective and bounding sets. Everything the daemon
-// opens with other privileges (the control socket, the state directory, the log files) is open by
-// now. Returns what could not be done; the daemon goes on (a non-root test run has nothing to drop).
+// it could not read the new file), and CAP_NET_RAW when a packet sensor needs it, in the permitted, effective
+// and bounding sets. Everything the daemon opens with other privileges (the control socket, the state
+// directory, the log files) is open by now. Returns what could not be done; the daemon goes on (a non-root
+// test run has nothing to drop).
 std::vector<std::string> drop_privileges(bool keep_net_raw) {
   std::vector<std::string> problems;
   rlimit nofile{};
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
     rlimit wanted = nofile;
-    if (wanted.rlim_max != RLIM_INFINITY && wanted.rlim_max < kWantedOpenFiles) wanted.rlim_max = kWantedOpenFiles;
+    if (wanted.rlim_max != RLIM_INFINITY && wanted.rlim_max < kWantedOpenFiles)
+      wanted.rlim_max = kWantedOpenFiles;
     wanted.rlim_cur = wanted.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &wanted) != 0) {
       wanted.rlim_max = nofile.rlim_max;  // without CAP_SYS_RESOURCE: the soft limit up to the hard one
@@ -192,7 +198,8 @@ std::vector<std::string> drop_privileges(bool keep_net_raw) {
   cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
   if (cap_set_proc(caps) != 0) {
     // Not root and without those capabilities (a test run): there is nothing to give up.
-    problems.push_back(fmt::format("cannot reduce the capabilities to CAP_NET_ADMIN: {}", std::strerror(errno)));
+    problems.push_back(
+        fmt::format("cannot reduce the capabilities to CAP_NET_ADMIN: {}", std::strerror(errno)));
   }
   cap_free(caps);
   return problems;
@@ -204,9 +211,9 @@ class Daemon;
 // reports, status and `watch`, its index in DaemonMetrics, and its event count and newest event.
 struct SensorInfo {
   std::string name;
-  std::size_t metric = 0;            // index in DaemonMetrics
+  std::size_t metric = 0;  // index in DaemonMetrics
   std::uint64_t events = 0;
-  core::Time last_event{};           // time of its newest event (zero: none yet)
+  core::Time last_event{};  // time of its newest event (zero: none yet)
 };
 
 // One configured log source with its decoder: receives lines and records from the source and hands
@@ -220,8 +227,8 @@ struct SourceSlot final : SensorInfo, core::LogSink {
   bool draining = false;
   std::uint64_t lines = 0;
   std::uint64_t unparsed = 0;
-  std::uint64_t errors = 0;          // Error notices from the source
-  std::uint64_t lines_at_sample = 0; // lines at the last rate sample (status: lines/s)
+  std::uint64_t errors = 0;           // Error notices from the source
+  std::uint64_t lines_at_sample = 0;  // lines at the last rate sample (status: lines/s)
   double lines_per_second = 0;
 
   void on_line(std::string_view line, const core::LineInfo& info) override;
@@ -238,7 +245,7 @@ struct WireSlot final : SensorInfo, wire::WireSink {
   std::unique_ptr<wire::WireSensor> sensor;
   std::unique_ptr<asio::posix::stream_descriptor> watch;
   bool draining = false;
-  bool stopped = false;                // the capture failed for good (its interface went away)
+  bool stopped = false;  // the capture failed for good (its interface went away)
   std::uint64_t read_errors = 0;
   std::uint32_t failing_reads = 0;     // failed reads in a row (a capture that only fails is stopped)
   std::uint64_t dropped_reported = 0;  // kernel drops already said in the log
@@ -338,7 +345,7 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
   config::WireSettings wire_config_;
   std::vector<std::uint16_t> wire_ports_;
   std::chrono::steady_clock::time_point last_address_check_{};
-  bool wire_noticed_[2] = {false, false};      // per wire::WireNoticeKind
+  bool wire_noticed_[2] = {false, false};  // per wire::WireNoticeKind
   std::vector<core::FirewallBan> pending_bans_;
   std::vector<core::Prefix> pending_unbans_;
   std::chrono::steady_clock::time_point last_commit_{};
@@ -365,11 +372,11 @@ class Daemon final : public core::DecisionSink, public control::ControlHandler {
     store_commit_.observe(static_cast<double>(st.last_commit_us) / 1e6);
   }
   std::unique_ptr<control::RecentActivity> recent_;
-  std::vector<core::Prefix> runtime_allow_;   // `strikeout allow add`, kept in allowlist_path_
+  std::vector<core::Prefix> runtime_allow_;  // `strikeout allow add`, kept in allowlist_path_
   std::filesystem::path allowlist_path_;
   std::uint64_t hash_seed_ = 0;
   core::Time started_{};
-  std::vector<std::string> warnings_;          // for status: what the operator should know
+  std::vector<std::string> warnings_;            // for status: what the operator should know
   std::vector<std::string> last_config_errors_;  // the last load's diagnostics (reload's answer)
   std::optional<std::chrono::steady_clock::time_point> batch_read_at_;  // ban latency: lines read
   std::chrono::steady_clock::time_point last_rate_sample_{};
@@ -385,8 +392,11 @@ void SourceSlot::on_line(std::string_view line, const core::LineInfo& info) {
       ++events;
       daemon->handle_event(*this, event);
       break;
-    case logs::LineStatus::NoEvent: break;
-    case logs::LineStatus::Unparsed: ++unparsed; break;
+    case logs::LineStatus::NoEvent:
+      break;
+    case logs::LineStatus::Unparsed:
+      ++unparsed;
+      break;
   }
   (void)info;
 }
@@ -443,7 +453,9 @@ void WireSlot::on_event(const core::Event& event) {
   daemon->handle_event(*this, event);
 }
 
-void WireSlot::on_notice(const wire::WireNotice& notice) { daemon->wire_notice(notice); }
+void WireSlot::on_notice(const wire::WireNotice& notice) {
+  daemon->wire_notice(notice);
+}
 
 void Daemon::wire_notice(const wire::WireNotice& notice) {
   bool& said = wire_noticed_[static_cast<std::size_t>(notice.kind) & 1U];
@@ -527,7 +539,8 @@ bool Daemon::open_sources(const config::Config& cfg) {
       std::error_code ec;
       if (file->optional && !std::filesystem::exists(file->path, ec)) {
         spdlog::info("source {}: {} does not exist; not read", src.name, file->path.string());
-        warnings_.push_back(fmt::format("source {}: {} does not exist; not read", src.name, file->path.string()));
+        warnings_.push_back(
+            fmt::format("source {}: {} does not exist; not read", src.name, file->path.string()));
         continue;
       }
       sources::FileSourceOptions o;
@@ -604,11 +617,12 @@ bool Daemon::open_sources(const config::Config& cfg) {
 
 void Daemon::arm_source(SourceSlot& slot) {
   if (!slot.watch) return;
-  slot.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &slot](const asio::error_code& ec) {
-    if (ec || stopping_) return;
-    drain_source(slot);
-    arm_source(slot);
-  });
+  slot.watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this, &slot](const asio::error_code& ec) {
+                           if (ec || stopping_) return;
+                           drain_source(slot);
+                           arm_source(slot);
+                         });
 }
 
 void Daemon::drain_source(SourceSlot& slot) {
@@ -648,7 +662,8 @@ wire::TrackerSettings Daemon::wire_settings(const std::string& interface) const 
   t.implicit_tls_ports = wire_config_.implicit_tls_ports;
   std::string error;
   // open_wire() checked them (and the loader takes only what ReplyPatterns takes).
-  if (auto patterns = wire::ReplyPatterns::create(wire_config_.failure_replies, error)) t.failure_replies = *patterns;
+  if (auto patterns = wire::ReplyPatterns::create(wire_config_.failure_replies, error))
+    t.failure_replies = *patterns;
   t.server_addresses = host_addresses_;
   t.require_outgoing = true;  // live capture: only what the kernel marks as sent by this host
   t.max_connections = wire_config_.max_connections;
@@ -704,7 +719,8 @@ bool Daemon::open_wire(const config::Config& cfg) {
       if (std::find(cfg.ports.begin(), cfg.ports.end(), port) == cfg.ports.end()) continue;  // not captured
       warnings_.push_back(fmt::format(
           "port {} is TLS-only and the wire sensor is the only sensor: failed logins on it are not seen; "
-          "add a log source (journald or the mail log)", port));
+          "add a log source (journald or the mail log)",
+          port));
       spdlog::warn("{}", warnings_.back());
     }
   }
@@ -714,11 +730,12 @@ bool Daemon::open_wire(const config::Config& cfg) {
 
 void Daemon::arm_wire(WireSlot& slot) {
   if (!slot.watch || slot.stopped) return;
-  slot.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &slot](const asio::error_code& ec) {
-    if (ec || stopping_) return;
-    drain_wire(slot);
-    arm_wire(slot);
-  });
+  slot.watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                         [this, &slot](const asio::error_code& ec) {
+                           if (ec || stopping_) return;
+                           drain_wire(slot);
+                           arm_wire(slot);
+                         });
 }
 
 // Hands up to kWireBudget captured frames to the sensor, then the bans they made to the kernel at
@@ -740,17 +757,19 @@ void Daemon::drain_wire(WireSlot& slot) {
   slot.failing_reads = result.error.empty() || result.delivered > 0 ? 0 : slot.failing_reads + 1;
   if (slot.failing_reads >= kMaxFailingReads) {
     slot.stopped = true;
-    const std::string message = fmt::format("source {}: the capture failed {} times in a row ({}); given up, "
-                                            "restart strikeout to capture again",
-                                            slot.name, slot.failing_reads, result.error);
+    const std::string message = fmt::format(
+        "source {}: the capture failed {} times in a row ({}); given up, "
+        "restart strikeout to capture again",
+        slot.name, slot.failing_reads, result.error);
     spdlog::error("{}", message);
     warnings_.push_back(message);
     return;
   }
   if (result.finished) {
     slot.stopped = true;
-    const std::string message = fmt::format("source {}: the capture ended ({}); restart strikeout to capture again",
-                                            slot.name, result.error.empty() ? "its interface went away" : result.error);
+    const std::string message =
+        fmt::format("source {}: the capture ended ({}); restart strikeout to capture again", slot.name,
+                    result.error.empty() ? "its interface went away" : result.error);
     spdlog::error("{}", message);
     warnings_.push_back(message);
     return;
@@ -774,8 +793,10 @@ void Daemon::check_wire(core::Time t) {
     slot->sensor->expire(t);
     const std::uint64_t dropped = slot->capture->stats().dropped;
     if (dropped > slot->dropped_reported) {
-      spdlog::warn("source {}: the kernel dropped {} captured frames (capture buffer full); failures in them "
-                   "were not seen", slot->name, dropped - slot->dropped_reported);
+      spdlog::warn(
+          "source {}: the kernel dropped {} captured frames (capture buffer full); failures in them "
+          "were not seen",
+          slot->name, dropped - slot->dropped_reported);
       slot->dropped_reported = dropped;
     }
   }
@@ -844,9 +865,11 @@ core::FirewallResult Daemon::flush_firewall() {
     for (std::size_t i = 0; i < pending_bans_.size(); ++i) metrics_.ban_latency(took.count());
   }
   for (const auto& refused : result.allowlisted) {
-    spdlog::warn("not banned: {} is on the allowlist (the host's own addresses are on it)", refused.to_string());
+    spdlog::warn("not banned: {} is on the allowlist (the host's own addresses are on it)",
+                 refused.to_string());
   }
-  if (result.sessions_ended > 0) spdlog::info("ended {} open sessions of newly banned sources", result.sessions_ended);
+  if (result.sessions_ended > 0)
+    spdlog::info("ended {} open sessions of newly banned sources", result.sessions_ended);
   pending_bans_.clear();
   pending_unbans_.clear();
   return result;
@@ -914,7 +937,8 @@ bool Daemon::reload() {
   if (fresh->wire != cfg_->wire) {
     // The captures were opened with privileges the daemon no longer has (and CAP_NET_RAW is kept
     // only when the wire ran at start): they stay as they are until the next restart.
-    spdlog::warn("reload: [wire] settings take effect at the next restart; the running captures keep the old ones");
+    spdlog::warn(
+        "reload: [wire] settings take effect at the next restart; the running captures keep the old ones");
   }
   *cfg_ = std::move(*fresh);
   formatter_ = std::make_unique<report::DecisionFormatter>(engine_->policy());
@@ -949,7 +973,7 @@ void Daemon::stop() {
       spdlog::error("flush on exit: {}", error);
     }
   }
-  control_.reset();         // removes the socket: a CLI now says the daemon is not running
+  control_.reset();  // removes the socket: a CLI now says the daemon is not running
   metrics_server_.reset();
   signals_.cancel();
   tick_.cancel();
@@ -994,7 +1018,8 @@ int Daemon::run() {
     const core::EngineState& saved = loaded_state_->engine;
     engine_->import_state(saved, now());
     spdlog::info("state {}: {} bans, {} offenders, {} windows, {} campaigns taken back", store_->path(),
-                 engine_->stats().active_bans, saved.offenders.size(), saved.windows.size(), saved.campaigns.size());
+                 engine_->stats().active_bans, saved.offenders.size(), saved.windows.size(),
+                 saved.campaigns.size());
     const bool positions_saved = !loaded_state_->positions.empty();
     loaded_state_.reset();
     // Before the store, positions were kept in a file of their own: read it once into the store.
@@ -1013,13 +1038,15 @@ int Daemon::run() {
         if (auto pos = file.load(src.name)) u.positions[src.name] = *pos;
       }
       if (auto error = store_->commit_now(std::move(u))) {
-        spdlog::error("not started: moving the log positions of {} into the state database: {}", positions_path, *error);
+        spdlog::error("not started: moving the log positions of {} into the state database: {}",
+                      positions_path, *error);
         return 1;
       }
       const std::string moved = positions_path + ".moved-to-state-db";
       std::filesystem::rename(positions_path, moved, ec);
-      spdlog::info("log positions of {} are now kept in {} ({})", positions_path, store_->path(),
-                   ec ? "the old file could not be renamed: " + ec.message() : "old file renamed to " + moved);
+      spdlog::info(
+          "log positions of {} are now kept in {} ({})", positions_path, store_->path(),
+          ec ? "the old file could not be renamed: " + ec.message() : "old file renamed to " + moved);
     }
   }
   positions_ = store_.get();
@@ -1064,7 +1091,8 @@ int Daemon::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
-  std::function<void(const asio::error_code&, int)> on_signal = [this, &on_signal](const asio::error_code& e, int sig) {
+  std::function<void(const asio::error_code&, int)> on_signal = [this, &on_signal](const asio::error_code& e,
+                                                                                   int sig) {
     if (e) return;
     if (sig == SIGHUP) {
       reload();
@@ -1117,13 +1145,15 @@ bool Daemon::open_store() {
     }
     if (!options_.reset_state || attempt > 0) {
       spdlog::error("not started: {}", problem->message);
-      spdlog::error("to keep the bad file aside and start with an empty state, start once with --reset-state "
-                    "(bans still in the kernel are taken over)");
+      spdlog::error(
+          "to keep the bad file aside and start with an empty state, start once with --reset-state "
+          "(bans still in the kernel are taken over)");
       return false;
     }
     auto moved = store::move_aside(path, now());
     if (moved.index() == 1) {
-      spdlog::error("not started: {}; --reset-state could not move it aside: {}", problem->message, std::get<1>(moved));
+      spdlog::error("not started: {}; --reset-state could not move it aside: {}", problem->message,
+                    std::get<1>(moved));
       return false;
     }
     spdlog::warn("{}; --reset-state: moved it to {} and starting with an empty state", problem->message,
@@ -1141,7 +1171,8 @@ bool Daemon::open_store() {
 
 void Daemon::note_touched(const core::Event& event) {
   // Consecutive events of one attacker touch the same keys: keep one entry for them.
-  if (touched_.sources.empty() || touched_.sources.back() != event.source) touched_.sources.push_back(event.source);
+  if (touched_.sources.empty() || touched_.sources.back() != event.source)
+    touched_.sources.push_back(event.source);
   if (!event.user.empty() && (touched_.usernames.empty() || touched_.usernames.back() != event.user)) {
     touched_.usernames.emplace_back(event.user);
   }
@@ -1211,8 +1242,9 @@ void Daemon::reconcile_with_kernel() {
   std::sort(kernel.begin(), kernel.end(), [](const auto& a, const auto& b) { return a.target < b.target; });
   std::vector<core::FirewallBan> missing;
   for (const auto& b : saved) {
-    auto it = std::lower_bound(kernel.begin(), kernel.end(), b.target,
-                               [](const core::FirewallBan& k, const core::Prefix& p) { return k.target < p; });
+    auto it =
+        std::lower_bound(kernel.begin(), kernel.end(), b.target,
+                         [](const core::FirewallBan& k, const core::Prefix& p) { return k.target < p; });
     // A kernel timeout a second or more short of the saved end is set again (a re-tag the kernel
     // did not get before a crash).
     if (it == kernel.end() || it->target != b.target || it->until + std::chrono::seconds(1) < b.until) {
@@ -1230,9 +1262,10 @@ void Daemon::reconcile_with_kernel() {
       pending_bans_ = missing;
     }
   }
-  spdlog::info("kernel table and saved state reconciled: {} bans in the kernel, {} saved; {} taken over from the "
-               "kernel, {} put back into it",
-               in_kernel.size(), saved.size(), taken_over, missing.size());
+  spdlog::info(
+      "kernel table and saved state reconciled: {} bans in the kernel, {} saved; {} taken over from the "
+      "kernel, {} put back into it",
+      in_kernel.size(), saved.size(), taken_over, missing.size());
 }
 
 // ---- control socket, metrics (issue 4; docs/cli.md) ----
@@ -1383,9 +1416,18 @@ void Daemon::publish_event(const SensorInfo& slot, const core::Event& event) {
   nlohmann::json j = nlohmann::json::object();
   std::string text;
   switch (event.kind) {
-    case core::EventKind::AuthFailure: j["type"] = "attempt"; text = "AUTH failure: SRC="; break;
-    case core::EventKind::AuthSuccess: j["type"] = "success"; text = "AUTH success: SRC="; break;
-    case core::EventKind::Connect: j["type"] = "connect"; text = "connect: SRC="; break;
+    case core::EventKind::AuthFailure:
+      j["type"] = "attempt";
+      text = "AUTH failure: SRC=";
+      break;
+    case core::EventKind::AuthSuccess:
+      j["type"] = "success";
+      text = "AUTH success: SRC=";
+      break;
+    case core::EventKind::Connect:
+      j["type"] = "connect";
+      text = "connect: SRC=";
+      break;
   }
   text += event.source.to_string();
   if (!event.service.empty()) text += fmt::format(" service={}", event.service);
@@ -1409,7 +1451,9 @@ void Daemon::publish_decision(const core::Decision& d) {
   formatter_->append_json(json_text, d);
   nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
   if (j.is_discarded()) j = nlohmann::json::object();
-  j["type"] = d.kind == core::DecisionKind::Strike ? "strike" : d.kind == core::DecisionKind::Ban ? "ban" : "unban";
+  j["type"] = d.kind == core::DecisionKind::Strike ? "strike"
+              : d.kind == core::DecisionKind::Ban  ? "ban"
+                                                   : "unban";
   j["text"] = formatter_->human(d);
   control_->publish(j);
 }
@@ -1420,21 +1464,31 @@ control::Reply Daemon::handle(const control::Request& request, const control::Pe
                  request.target ? request.target->to_string() : std::string(), peer.uid, peer.pid);
   }
   switch (request.command) {
-    case control::Command::Status: return status();
-    case control::Command::List: return list(request.rule);
-    case control::Command::Ban: return operator_ban(request);
-    case control::Command::Unban: return operator_unban(*request.target);
-    case control::Command::Explain: return explain(request.target->address());
-    case control::Command::AllowAdd: return allow_add(*request.target);
-    case control::Command::AllowRemove: return allow_remove(*request.target);
-    case control::Command::AllowList: return allow_list();
-    case control::Command::Watch: return control::Reply::success({{"watching", true}});
+    case control::Command::Status:
+      return status();
+    case control::Command::List:
+      return list(request.rule);
+    case control::Command::Ban:
+      return operator_ban(request);
+    case control::Command::Unban:
+      return operator_unban(*request.target);
+    case control::Command::Explain:
+      return explain(request.target->address());
+    case control::Command::AllowAdd:
+      return allow_add(*request.target);
+    case control::Command::AllowRemove:
+      return allow_remove(*request.target);
+    case control::Command::AllowList:
+      return allow_list();
+    case control::Command::Watch:
+      return control::Reply::success({{"watching", true}});
     case control::Command::Reload:
       if (reload()) return control::Reply::success({{"rules", cfg_->policy.rules.size()}});
       {
         nlohmann::json errors = nlohmann::json::array();
         for (const auto& e : last_config_errors_) errors.push_back(e);
-        std::string message = "reload refused: " + options_.config_path + " has errors; the old configuration stays in force";
+        std::string message =
+            "reload refused: " + options_.config_path + " has errors; the old configuration stays in force";
         for (const auto& e : last_config_errors_) message += "\n  " + e;
         return control::Reply::failure(control::code::kFailed, message);
       }
@@ -1459,18 +1513,19 @@ control::Reply Daemon::status() {
     s["unrecognised"] = slot->unparsed;
     s["errors"] = slot->errors;
     s["lines_per_second"] = slot->lines_per_second;
-    s["last_event"] = slot->last_event == core::Time{} ? nlohmann::json(nullptr)
-                                                       : nlohmann::json(core::format_rfc3339(slot->last_event));
+    s["last_event"] = slot->last_event == core::Time{}
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json(core::format_rfc3339(slot->last_event));
     s["kind"] = "log";
     sensors.push_back(std::move(s));
   }
   for (const auto& slot : wire_slots_) sensors.push_back(wire_status(*slot));
   j["sensors"] = std::move(sensors);
   const auto& st = engine_->stats();
-  j["engine"] = {{"tracked_keys", st.tracked_keys},       {"memory_bytes", st.memory_bytes},
-                 {"evictions", st.evictions},             {"strikes_total", st.strikes_total},
-                 {"bans_total", st.bans_total},           {"duplicates", st.duplicates},
-                 {"events_failure", st.events[0]},        {"events_success", st.events[1]},
+  j["engine"] = {{"tracked_keys", st.tracked_keys}, {"memory_bytes", st.memory_bytes},
+                 {"evictions", st.evictions},       {"strikes_total", st.strikes_total},
+                 {"bans_total", st.bans_total},     {"duplicates", st.duplicates},
+                 {"events_failure", st.events[0]},  {"events_success", st.events[1]},
                  {"events_connect", st.events[2]}};
   nlohmann::json by_rule = nlohmann::json::object();
   std::uint64_t active = 0;
@@ -1484,7 +1539,8 @@ control::Reply Daemon::status() {
   std::vector<core::FirewallBan> kernel;
   std::string list_error;
   const bool listed = firewall_->list(t, kernel, list_error);
-  nlohmann::json k = {{"table", "inet " + cfg_->enforce.table}, {"present", intact}, {"batch_errors", firewall_failures_}};
+  nlohmann::json k = {
+      {"table", "inet " + cfg_->enforce.table}, {"present", intact}, {"batch_errors", firewall_failures_}};
   if (!intact) k["problem"] = why;
   if (listed) {
     k["elements"] = kernel.size();
@@ -1499,8 +1555,9 @@ control::Reply Daemon::status() {
   for (const auto& w : warnings_) warnings.push_back(w);
   j["warnings"] = std::move(warnings);
   j["control"] = {{"socket", cfg_->control.socket.string()}, {"clients", control_->clients()}};
-  j["metrics"] = cfg_->metrics.listen ? nlohmann::json("http://" + cfg_->metrics.listen->to_string() + "/metrics")
-                                      : nlohmann::json(nullptr);
+  j["metrics"] = cfg_->metrics.listen
+                     ? nlohmann::json("http://" + cfg_->metrics.listen->to_string() + "/metrics")
+                     : nlohmann::json(nullptr);
   return control::Reply::success(std::move(j));
 }
 
@@ -1520,27 +1577,30 @@ control::Reply Daemon::operator_ban(const control::Request& request) {
   const auto t = now();
   switch (engine_->ban(target, t, length, reason, *this)) {
     case core::OperatorResult::Allowlisted:
-      return control::Reply::failure(control::code::kAllowlisted,
-                                     target.to_string() + " is on the allowlist (or holds an allowlisted address): not banned");
+      return control::Reply::failure(
+          control::code::kAllowlisted,
+          target.to_string() + " is on the allowlist (or holds an allowlisted address): not banned");
     case core::OperatorResult::Invalid:
       return control::Reply::failure(control::code::kBadRequest, "the ban's duration must be positive");
-    default: break;
+    default:
+      break;
   }
   const auto result = flush_firewall();
   if (!result) {
-    return control::Reply::failure(control::code::kFailed,
-                                   "the kernel refused the ban: " + result.error + " (the daemon keeps retrying)");
+    return control::Reply::failure(control::code::kFailed, "the kernel refused the ban: " + result.error +
+                                                               " (the daemon keeps retrying)");
   }
   if (std::find(result.allowlisted.begin(), result.allowlisted.end(), target) != result.allowlisted.end()) {
     engine_->unban(target, t, *this);
     flush_firewall();
-    return control::Reply::failure(control::code::kAllowlisted,
-                                   target.to_string() + " is one of this host's own addresses (on the allowlist): not banned");
+    return control::Reply::failure(
+        control::code::kAllowlisted,
+        target.to_string() + " is one of this host's own addresses (on the allowlist): not banned");
   }
   // A CLI ban is on disk before the CLI hears it is done (docs/state.md).
   if (std::string error; !commit_state_now(error)) {
-    return control::Reply::failure(control::code::kFailed,
-                                   "the ban is in force but could not be saved: " + error + " (the daemon keeps retrying)");
+    return control::Reply::failure(control::code::kFailed, "the ban is in force but could not be saved: " +
+                                                               error + " (the daemon keeps retrying)");
   }
   auto ban = engine_->ban_covering(target.address());
   nlohmann::json j = ban ? ban_json(*ban) : nlohmann::json::object();
@@ -1559,12 +1619,12 @@ control::Reply Daemon::operator_unban(const core::Prefix& target) {
   }
   const auto result = flush_firewall();
   if (!result) {
-    return control::Reply::failure(control::code::kFailed,
-                                   "the kernel refused the unban: " + result.error + " (the daemon keeps retrying)");
+    return control::Reply::failure(control::code::kFailed, "the kernel refused the unban: " + result.error +
+                                                               " (the daemon keeps retrying)");
   }
   if (std::string error; !commit_state_now(error)) {
-    return control::Reply::failure(control::code::kFailed,
-                                   "the unban is done but could not be saved: " + error + " (the daemon keeps retrying)");
+    return control::Reply::failure(control::code::kFailed, "the unban is done but could not be saved: " +
+                                                               error + " (the daemon keeps retrying)");
   }
   return control::Reply::success({{"target", target.to_string()}});
 }

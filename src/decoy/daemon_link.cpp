@@ -15,7 +15,8 @@ bool configuration_uses_decoy(const DecoyOptions& options, const core::Policy& p
 std::variant<std::unique_ptr<DaemonLink>, std::string> DaemonLink::start(asio::io_context& io,
                                                                          const DecoyOptions& options,
                                                                          const core::Policy& policy,
-                                                                         EventHandler on_event, LogHandler on_problem) {
+                                                                         EventHandler on_event,
+                                                                         LogHandler on_problem) {
   if (!configuration_uses_decoy(options, policy)) return std::unique_ptr<DaemonLink>{};
   auto secret = load_or_create_secret(options.secret);
   if (auto* error = std::get_if<std::string>(&secret)) return "the decoy: " + *error;
@@ -27,7 +28,9 @@ std::variant<std::unique_ptr<DaemonLink>, std::string> DaemonLink::start(asio::i
 
 DaemonLink::DaemonLink(asio::io_context& io, std::unique_ptr<Supervisor> s, EventHandler on_event,
                        LogHandler on_problem)
-    : supervisor_(std::move(s)), watch_(io, ::dup(supervisor_->event_fd())), tick_(io),
+    : supervisor_(std::move(s)),
+      watch_(io, ::dup(supervisor_->event_fd())),
+      tick_(io),
       on_problem_(std::move(on_problem)) {
   forward_.handler = std::move(on_event);
   arm();
@@ -50,7 +53,8 @@ void DaemonLink::arm() {
 }
 
 void DaemonLink::on_tick() {
-  for (const auto& problem : supervisor_->tick(std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now())))
+  for (const auto& problem :
+       supervisor_->tick(std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now())))
     on_problem_(problem);
   tick_.expires_after(std::chrono::seconds(1));
   tick_.async_wait([this](const asio::error_code& ec) {

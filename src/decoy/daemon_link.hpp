@@ -40,7 +40,8 @@ class DaemonLink {
   static std::variant<std::unique_ptr<DaemonLink>, std::string> start(asio::io_context& io,
                                                                       const DecoyOptions& options,
                                                                       const core::Policy& policy,
-                                                                      EventHandler on_event, LogHandler on_problem);
+                                                                      EventHandler on_event,
+                                                                      LogHandler on_problem);
   ~DaemonLink();
 
   // A Ban decision: when it sends its target to the decoy, the workers learn the rule's mode.
@@ -50,7 +51,8 @@ class DaemonLink {
   const Supervisor& supervisor() const { return *supervisor_; }
 
  private:
-  DaemonLink(asio::io_context& io, std::unique_ptr<Supervisor> s, EventHandler on_event, LogHandler on_problem);
+  DaemonLink(asio::io_context& io, std::unique_ptr<Supervisor> s, EventHandler on_event,
+             LogHandler on_problem);
   void arm();
   void on_tick();
 

@@ -3,7 +3,9 @@
 namespace strikeout::decoy {
 namespace {
 
-constexpr std::uint64_t rotl(std::uint64_t x, unsigned b) { return (x << b) | (x >> (64U - b)); }
+constexpr std::uint64_t rotl(std::uint64_t x, unsigned b) {
+  return (x << b) | (x >> (64U - b));
+}
 
 std::uint64_t load_le64(const std::uint8_t* p) {
   std::uint64_t v = 0;
@@ -14,10 +16,20 @@ std::uint64_t load_le64(const std::uint8_t* p) {
 struct State {
   std::uint64_t v0, v1, v2, v3;
   void round() {
-    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+    v0 += v1;
+    v1 = rotl(v1, 13);
+    v1 ^= v0;
+    v0 = rotl(v0, 32);
+    v2 += v3;
+    v3 = rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = rotl(v1, 17);
+    v1 ^= v2;
+    v2 = rotl(v2, 32);
   }
   void compress(std::uint64_t m) {
     v3 ^= m;

@@ -16,8 +16,8 @@
 namespace strikeout::decoy {
 namespace {
 
-std::vector<std::pair<std::string, std::uint64_t>> top_of(const std::unordered_map<std::string, std::uint64_t>& counts,
-                                                          std::size_t top) {
+std::vector<std::pair<std::string, std::uint64_t>> top_of(
+    const std::unordered_map<std::string, std::uint64_t>& counts, std::size_t top) {
   std::vector<std::pair<std::string, std::uint64_t>> v(counts.begin(), counts.end());
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -90,24 +90,31 @@ void print_report_text(const DecoyReport& r, std::FILE* out) {
   if (r.have_stats) {
     std::fprintf(out, "decoy counters as of %s\n", r.stats_time.c_str());
     std::fprintf(out, "  connections held now   %llu (peak %llu, %llu since start)\n",
-                 static_cast<unsigned long long>(r.connections_open), static_cast<unsigned long long>(r.connections_peak),
+                 static_cast<unsigned long long>(r.connections_open),
+                 static_cast<unsigned long long>(r.connections_peak),
                  static_cast<unsigned long long>(r.connections_total));
     std::fprintf(out, "  attackers' time wasted %s\n",
                  core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(
                                            core::Duration(static_cast<std::int64_t>(r.time_wasted_us))))
                      .c_str());
-    std::fprintf(out, "  bytes sent             %llu (received %llu)\n", static_cast<unsigned long long>(r.bytes_sent),
+    std::fprintf(out, "  bytes sent             %llu (received %llu)\n",
+                 static_cast<unsigned long long>(r.bytes_sent),
                  static_cast<unsigned long long>(r.bytes_received));
     if (r.refused_not_redirected != 0)
-      std::fprintf(out, "  refused (not redirected) %llu\n", static_cast<unsigned long long>(r.refused_not_redirected));
+      std::fprintf(out, "  refused (not redirected) %llu\n",
+                   static_cast<unsigned long long>(r.refused_not_redirected));
   } else {
-    std::fprintf(out, "decoy counters: none yet (the decoy has not run, or [decoy] stats names another file)\n");
+    std::fprintf(out,
+                 "decoy counters: none yet (the decoy has not run, or [decoy] stats names another file)\n");
   }
-  std::fprintf(out, "AUTH attempts recorded   %llu from %llu sources; fake successes given %llu; without a password %llu\n",
-               static_cast<unsigned long long>(r.attempts), static_cast<unsigned long long>(r.sources),
-               static_cast<unsigned long long>(r.fake_successes), static_cast<unsigned long long>(r.without_password));
+  std::fprintf(
+      out,
+      "AUTH attempts recorded   %llu from %llu sources; fake successes given %llu; without a password %llu\n",
+      static_cast<unsigned long long>(r.attempts), static_cast<unsigned long long>(r.sources),
+      static_cast<unsigned long long>(r.fake_successes), static_cast<unsigned long long>(r.without_password));
   std::fprintf(out, "top usernames:\n");
-  for (const auto& [user, n] : r.top_users) std::fprintf(out, "  %8llu  %s\n", static_cast<unsigned long long>(n), user.c_str());
+  for (const auto& [user, n] : r.top_users)
+    std::fprintf(out, "  %8llu  %s\n", static_cast<unsigned long long>(n), user.c_str());
   std::fprintf(out, "top passwords (salted hash):\n");
   for (const auto& [hash, n] : r.top_passwords)
     std::fprintf(out, "  %8llu  %s\n", static_cast<unsigned long long>(n), hash.c_str());

@@ -13,19 +13,19 @@
 namespace strikeout::decoy {
 
 struct DecoyReport {
-  bool have_stats = false;                 // the stats file was there
-  std::string stats_time;                  // when the decoy last wrote it
-  std::uint64_t connections_open = 0;      // held at that time
+  bool have_stats = false;             // the stats file was there
+  std::string stats_time;              // when the decoy last wrote it
+  std::uint64_t connections_open = 0;  // held at that time
   std::uint64_t connections_peak = 0;
   std::uint64_t connections_total = 0;
   std::uint64_t time_wasted_us = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t refused_not_redirected = 0;
-  std::uint64_t attempts = 0;              // lines of the record files
+  std::uint64_t attempts = 0;  // lines of the record files
   std::uint64_t fake_successes = 0;
   std::uint64_t without_password = 0;
-  std::uint64_t sources = 0;               // distinct source addresses in the records
+  std::uint64_t sources = 0;  // distinct source addresses in the records
   std::uint64_t unreadable_lines = 0;
   std::vector<std::pair<std::string, std::uint64_t>> top_users;      // escaped text, count
   std::vector<std::pair<std::string, std::uint64_t>> top_passwords;  // salted hash, count

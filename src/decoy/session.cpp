@@ -14,9 +14,10 @@ constexpr std::string_view kAuthFailed = "535 5.7.8 Error: authentication failed
 constexpr std::string_view kAuthAborted = "501 5.7.0 Authentication aborted\r\n";
 constexpr std::string_view kCannotDecode = "501 5.5.2 Cannot decode response\r\n";
 constexpr std::string_view kAskPlain = "334 \r\n";
-constexpr std::string_view kAskUser = "334 VXNlcm5hbWU6\r\n";  // "Username:"
+constexpr std::string_view kAskUser = "334 VXNlcm5hbWU6\r\n";      // "Username:"
 constexpr std::string_view kAskPassword = "334 UGFzc3dvcmQ6\r\n";  // "Password:"
-constexpr std::string_view kNoMechanism = "535 5.7.8 Error: authentication failed: Invalid authentication mechanism\r\n";
+constexpr std::string_view kNoMechanism =
+    "535 5.7.8 Error: authentication failed: Invalid authentication mechanism\r\n";
 constexpr std::string_view kAuthMissing = "501 5.5.4 Syntax: AUTH mechanism\r\n";
 constexpr std::string_view kAlreadyAuthenticated = "503 5.5.1 Error: already authenticated\r\n";
 // Never accepts mail: temporary failures, so a client keeps the message and goes away.
@@ -66,7 +67,8 @@ Script Script::build(const DecoyOptions& o) {
   return s;
 }
 
-SessionContext SessionContext::make(const DecoyOptions& options, const Script& script, const DecoySecret& secret) {
+SessionContext SessionContext::make(const DecoyOptions& options, const Script& script,
+                                    const DecoySecret& secret) {
   SessionContext c;
   c.options = &options;
   c.script = &script;
@@ -99,7 +101,8 @@ std::string password_hash(const DecoySecret& secret, std::string_view password) 
   const std::uint64_t h = siphash24(secret.password, password);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(16, '0');
-  for (int i = 0; i < 16; ++i) out[static_cast<std::size_t>(i)] = kHex[(h >> (60U - 4U * static_cast<unsigned>(i))) & 0xfU];
+  for (int i = 0; i < 16; ++i)
+    out[static_cast<std::size_t>(i)] = kHex[(h >> (60U - 4U * static_cast<unsigned>(i))) & 0xfU];
   return out;
 }
 
@@ -168,15 +171,16 @@ std::size_t Session::on_input(std::string_view bytes, const core::Address& sourc
     }
   }
   if (taken != 0) {
-    bytes_in_ = static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{bytes_in_} + taken, UINT32_MAX));
+    bytes_in_ =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(std::uint64_t{bytes_in_} + taken, UINT32_MAX));
     last_traffic_ = now;
   }
   return taken;
 }
 
-void Session::attempt(Mechanism mechanism, std::string_view user, std::string_view password, bool has_credentials,
-                      const core::Address& source, std::uint16_t port, core::Time now, const SessionContext& ctx,
-                      AttemptSink& sink) {
+void Session::attempt(Mechanism mechanism, std::string_view user, std::string_view password,
+                      bool has_credentials, const core::Address& source, std::uint16_t port, core::Time now,
+                      const SessionContext& ctx, AttemptSink& sink) {
   AuthAttempt a;
   a.time = now;
   a.source = source;
@@ -198,13 +202,17 @@ void Session::attempt(Mechanism mechanism, std::string_view user, std::string_vi
   }
 }
 
-void Session::handle_insult_line(const Command& c, const core::Address& source, std::uint16_t port, core::Time now,
-                                 const SessionContext& ctx, AttemptSink& sink) {
+void Session::handle_insult_line(const Command& c, const core::Address& source, std::uint16_t port,
+                                 core::Time now, const SessionContext& ctx, AttemptSink& sink) {
   // A normal EHLO keeps tools going (hydra stops at a refused EHLO); every later command, AUTH above
   // all, gets the next insult, so no password is ever sent.
   switch (c.verb) {
-    case Verb::Ehlo: reply(ctx.script->ehlo, now, ctx); return;
-    case Verb::Helo: reply(ctx.script->helo, now, ctx); return;
+    case Verb::Ehlo:
+      reply(ctx.script->ehlo, now, ctx);
+      return;
+    case Verb::Helo:
+      reply(ctx.script->helo, now, ctx);
+      return;
     case Verb::Quit:
       closing_ = true;
       reply(kBye, now, ctx);
@@ -214,15 +222,16 @@ void Session::handle_insult_line(const Command& c, const core::Address& source, 
       attempt(parse_mechanism(c.argument, rest), {}, {}, false, source, port, now, ctx, sink);
       break;
     }
-    default: break;
+    default:
+      break;
   }
   const auto& insults = ctx.script->insults;
   reply(insults[insult_next_ % insults.size()], now, ctx);
   insult_next_ = static_cast<std::uint8_t>((insult_next_ + 1U) % std::max<std::size_t>(insults.size(), 1));
 }
 
-void Session::handle_line(std::string_view line, const core::Address& source, std::uint16_t port, core::Time now,
-                          const SessionContext& ctx, AttemptSink& sink) {
+void Session::handle_line(std::string_view line, const core::Address& source, std::uint16_t port,
+                          core::Time now, const SessionContext& ctx, AttemptSink& sink) {
   std::array<char, kLineCapacity> decoded{};
   // Inside an AUTH exchange the line is a base64 response, not a command.
   if (state_ != State::Command) {
@@ -268,7 +277,9 @@ void Session::handle_line(std::string_view line, const core::Address& source, st
     case Verb::Ehlo:
       reply(c.argument.empty() ? kNeedHelo : std::string_view(ctx.script->ehlo), now, ctx);
       return;
-    case Verb::Helo: reply(ctx.script->helo, now, ctx); return;
+    case Verb::Helo:
+      reply(ctx.script->helo, now, ctx);
+      return;
     case Verb::Auth: {
       if (authenticated_) {
         reply(kAlreadyAuthenticated, now, ctx);
@@ -305,25 +316,37 @@ void Session::handle_line(std::string_view line, const core::Address& source, st
       handle_line(initial, source, port, now, ctx, sink);
       return;
     }
-    case Verb::Mail: reply(kMailRefused, now, ctx); return;
-    case Verb::Rcpt: reply(kRcptRefused, now, ctx); return;
+    case Verb::Mail:
+      reply(kMailRefused, now, ctx);
+      return;
+    case Verb::Rcpt:
+      reply(kRcptRefused, now, ctx);
+      return;
     case Verb::Data:
     case Verb::Bdat:
       closing_ = true;
       reply(kDataRefused, now, ctx);
       return;
     case Verb::Rset:
-    case Verb::Noop: reply(kOk, now, ctx); return;
+    case Verb::Noop:
+      reply(kOk, now, ctx);
+      return;
     case Verb::Quit:
       closing_ = true;
       reply(kBye, now, ctx);
       return;
-    case Verb::StartTls: reply(kNoTls, now, ctx); return;
-    case Verb::Vrfy: reply(kVrfy, now, ctx); return;
+    case Verb::StartTls:
+      reply(kNoTls, now, ctx);
+      return;
+    case Verb::Vrfy:
+      reply(kVrfy, now, ctx);
+      return;
     case Verb::Empty:
     case Verb::Unknown:
     case Verb::Expn:
-    case Verb::Help: reply(kUnknown, now, ctx); return;
+    case Verb::Help:
+      reply(kUnknown, now, ctx);
+      return;
   }
 }
 

@@ -105,7 +105,7 @@ class Session {
   core::Time next_wake(const SessionContext& ctx) const;
 
   Mode mode() const { return mode_; }
-  core::Time due() const { return due_; }                 // when the pending output may go
+  core::Time due() const { return due_; }                // when the pending output may go
   bool reply_started() const { return out_sent_ != 0; }  // some of the pending reply went out
   core::Time started() const { return started_; }
   std::uint32_t bytes_in() const { return bytes_in_; }

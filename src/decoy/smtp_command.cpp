@@ -5,7 +5,9 @@
 namespace strikeout::decoy {
 namespace {
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 bool equals_upper(std::string_view text, std::string_view upper_word) {
   if (text.size() != upper_word.size()) return false;
@@ -33,8 +35,8 @@ constexpr std::array<std::uint8_t, 256> kBase64 = [] {
 
 Command parse_command(std::string_view line) {
   static constexpr std::pair<std::string_view, Verb> kVerbs[] = {
-      {"EHLO", Verb::Ehlo}, {"HELO", Verb::Helo}, {"AUTH", Verb::Auth}, {"MAIL", Verb::Mail},
-      {"RCPT", Verb::Rcpt}, {"DATA", Verb::Data}, {"BDAT", Verb::Bdat}, {"RSET", Verb::Rset},
+      {"EHLO", Verb::Ehlo}, {"HELO", Verb::Helo}, {"AUTH", Verb::Auth},         {"MAIL", Verb::Mail},
+      {"RCPT", Verb::Rcpt}, {"DATA", Verb::Data}, {"BDAT", Verb::Bdat},         {"RSET", Verb::Rset},
       {"NOOP", Verb::Noop}, {"QUIT", Verb::Quit}, {"STARTTLS", Verb::StartTls}, {"VRFY", Verb::Vrfy},
       {"EXPN", Verb::Expn}, {"HELP", Verb::Help}};
   line = trim_spaces(line);

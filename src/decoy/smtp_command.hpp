@@ -12,7 +12,22 @@
 namespace strikeout::decoy {
 
 enum class Verb : std::uint8_t {
-  Empty, Unknown, Ehlo, Helo, Auth, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, StartTls, Vrfy, Expn, Help,
+  Empty,
+  Unknown,
+  Ehlo,
+  Helo,
+  Auth,
+  Mail,
+  Rcpt,
+  Data,
+  Bdat,
+  Rset,
+  Noop,
+  Quit,
+  StartTls,
+  Vrfy,
+  Expn,
+  Help,
 };
 
 struct Command {

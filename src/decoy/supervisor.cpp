@@ -27,7 +27,9 @@ namespace {
 constexpr auto kRestartBackoff = std::chrono::seconds(5);
 constexpr auto kStatsEvery = std::chrono::seconds(5);
 
-std::string errno_text(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(std::string_view what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -93,8 +95,9 @@ std::variant<DecoySecret, std::string> load_or_create_secret(const std::filesyst
       return errno_text("getrandom");
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return errno_text("creating the decoy secret " + path.string());
-    const bool ok = write_all(fd, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())) &&
-                    ::fsync(fd) == 0;
+    const bool ok =
+        write_all(fd, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())) &&
+        ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) return "writing the decoy secret " + path.string() + " failed";
   } else if (fd < 0) {
@@ -106,7 +109,8 @@ std::variant<DecoySecret, std::string> load_or_create_secret(const std::filesyst
     char extra = 0;
     const ssize_t more = ::read(fd, &extra, 1);
     ::close(fd);
-    if (!private_file) return "the decoy secret " + path.string() + " may be read by group or others (chmod 600)";
+    if (!private_file)
+      return "the decoy secret " + path.string() + " may be read by group or others (chmod 600)";
     if (n != static_cast<ssize_t>(bytes.size()) || more != 0)
       return "the decoy secret " + path.string() + " is not 32 bytes (delete it to make a new one)";
   }
@@ -129,7 +133,8 @@ core::Event to_event(const AuthAttempt& a) {
   return e;
 }
 
-Supervisor::Supervisor(const DecoyOptions& options, const DecoySecret& secret) : options_(options), secret_(secret) {}
+Supervisor::Supervisor(const DecoyOptions& options, const DecoySecret& secret)
+    : options_(options), secret_(secret) {}
 
 std::variant<std::unique_ptr<Supervisor>, std::string> Supervisor::start(const DecoyOptions& options,
                                                                          const DecoySecret& secret) {
@@ -268,7 +273,8 @@ void Supervisor::handle_events(AttemptSink& sink) {
         break;
       }
       if (got < 0) break;
-      if (buffer.type == channel::Type::Counters && static_cast<std::size_t>(got) == sizeof(channel::Counters)) {
+      if (buffer.type == channel::Type::Counters &&
+          static_cast<std::size_t>(got) == sizeof(channel::Counters)) {
         channel::Counters c;
         std::memcpy(static_cast<void*>(&c), static_cast<const void*>(&buffer), sizeof c);
         w.counters = c.counters;
@@ -287,7 +293,8 @@ void Supervisor::handle_events(AttemptSink& sink) {
         a.password = std::string_view(buffer.password,
                                       std::min<std::size_t>(buffer.password_length, sizeof buffer.password));
         const std::string_view hash =
-            a.has_credentials ? std::string_view(buffer.password_hash, sizeof buffer.password_hash) : std::string_view{};
+            a.has_credentials ? std::string_view(buffer.password_hash, sizeof buffer.password_hash)
+                              : std::string_view{};
         record(a, hash);
         sink.on_attempt(a);
       }
@@ -328,8 +335,8 @@ void Supervisor::record(const AuthAttempt& a, std::string_view hash) {
   }
   if (write_all(record_fd_, line)) record_bytes_ += line.size();
   if (passwords_fd_ >= 0 && a.has_credentials) {
-    write_all(passwords_fd_, core::format_rfc3339(a.time) + '\t' + a.source.to_string() + '\t' + escape_field(a.user) +
-                                 '\t' + escape_field(a.password) + '\n');
+    write_all(passwords_fd_, core::format_rfc3339(a.time) + '\t' + a.source.to_string() + '\t' +
+                                 escape_field(a.user) + '\t' + escape_field(a.password) + '\n');
   }
 }
 
@@ -342,7 +349,8 @@ std::vector<std::string> Supervisor::tick(core::Time now) {
       int status = 0;
       if (::waitpid(w.pid, &status, WNOHANG) == w.pid) {
         w.pid = -1;
-        problems.push_back("decoy worker " + std::to_string(i) + " stopped (status " + std::to_string(status) + ")");
+        problems.push_back("decoy worker " + std::to_string(i) + " stopped (status " +
+                           std::to_string(status) + ")");
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w.channel, nullptr);
         ::close(w.channel);
         w.channel = -1;

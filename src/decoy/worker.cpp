@@ -34,7 +34,9 @@ constexpr auto kCountersEvery = std::chrono::seconds(1);
 constexpr auto kLateAfter = std::chrono::milliseconds(250);
 constexpr int kFilesReserve = 64;  // descriptors kept free for the listener, channel, epoll, logging
 
-core::Time now() { return std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now()); }
+core::Time now() {
+  return std::chrono::time_point_cast<core::Duration>(std::chrono::system_clock::now());
+}
 
 core::Address address_of(const sockaddr_in6& a) {
   core::Address::Bytes b{};
@@ -77,8 +79,10 @@ class Worker final : public AttemptSink {
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
       const auto usable = files.rlim_cur > kFilesReserve ? files.rlim_cur - kFilesReserve : 1;
       if (usable < max_connections_) {
-        std::fprintf(stderr, "decoy worker %u: the open-files limit (%llu) allows %llu connections, not %u: raise "
-                     "[decoy] workers\n", setup.index, static_cast<unsigned long long>(files.rlim_cur),
+        std::fprintf(stderr,
+                     "decoy worker %u: the open-files limit (%llu) allows %llu connections, not %u: raise "
+                     "[decoy] workers\n",
+                     setup.index, static_cast<unsigned long long>(files.rlim_cur),
                      static_cast<unsigned long long>(usable), max_connections_);
         max_connections_ = static_cast<std::uint32_t>(usable);
       }
@@ -119,7 +123,6 @@ class Worker final : public AttemptSink {
     }
     send_message(&m, sizeof m);
   }
-
 
  private:
   bool v6_ = true;
@@ -185,10 +188,9 @@ class Worker final : public AttemptSink {
     }
     if (options_.only_redirected) {
       std::uint16_t original = 0;
-      const bool redirected =
-          original_port(fd, source, original) && original != options_.port &&
-          std::find(options_.redirected_from.begin(), options_.redirected_from.end(), original) !=
-              options_.redirected_from.end();
+      const bool redirected = original_port(fd, source, original) && original != options_.port &&
+                              std::find(options_.redirected_from.begin(), options_.redirected_from.end(),
+                                        original) != options_.redirected_from.end();
       if (!redirected) {
         ++counters_.refused_not_redirected;
         ::close(fd);
@@ -247,7 +249,8 @@ class Worker final : public AttemptSink {
   }
 
   Mode mode_for(const core::Address& source, core::Time t) {
-    if (auto it = assigned_.find(source); it != assigned_.end() && it->second.until > t) return it->second.mode;
+    if (auto it = assigned_.find(source); it != assigned_.end() && it->second.until > t)
+      return it->second.mode;
     for (const auto& [prefix, a] : assigned_networks_)
       if (a.until > t && prefix.contains(source)) return a.mode;
     return options_.mode;
@@ -276,10 +279,12 @@ class Worker final : public AttemptSink {
     c.live = false;
     asio::error_code ec;
     c.socket.close(ec);
-    held_closed_us_ += static_cast<std::uint64_t>(std::max<std::int64_t>(0, (t - c.session.started()).count()));
+    held_closed_us_ +=
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, (t - c.session.started()).count()));
     counters_.bytes_in += c.session.bytes_in();
     counters_.bytes_out += c.session.bytes_out();
-    if (auto it = per_source_.find(c.source); it != per_source_.end() && --it->second == 0) per_source_.erase(it);
+    if (auto it = per_source_.find(c.source); it != per_source_.end() && --it->second == 0)
+      per_source_.erase(it);
     --open_;
     free_.push_back(slot);
   }
@@ -295,15 +300,26 @@ class Worker final : public AttemptSink {
         return;
       }
       switch (c.session.close_reason(t, ctx_)) {
-        case CloseReason::None: break;
-        case CloseReason::Quit: ++counters_.closed_by_client; close(slot, t); return;
-        case CloseReason::Idle: ++counters_.closed_idle; close(slot, t); return;
-        case CloseReason::TimeLimit: ++counters_.closed_time_limit; close(slot, t); return;
+        case CloseReason::None:
+          break;
+        case CloseReason::Quit:
+          ++counters_.closed_by_client;
+          close(slot, t);
+          return;
+        case CloseReason::Idle:
+          ++counters_.closed_idle;
+          close(slot, t);
+          return;
+        case CloseReason::TimeLimit:
+          ++counters_.closed_time_limit;
+          close(slot, t);
+          return;
       }
       if (!c.session.wants_input() || c.waiting) return;
       // Read speculatively before waiting: data may already be in the kernel's buffer (Asio's epoll
       // is edge-triggered).
-      const ssize_t n = ::recv(c.socket.native_handle(), buffer_.data(), buffer_.size(), MSG_PEEK | MSG_DONTWAIT);
+      const ssize_t n =
+          ::recv(c.socket.native_handle(), buffer_.data(), buffer_.size(), MSG_PEEK | MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         ++counters_.closed_by_client;
         close(slot, t);
@@ -313,8 +329,8 @@ class Worker final : public AttemptSink {
         arm_read(slot);
         return;
       }
-      const std::size_t used = c.session.on_input(std::string_view(buffer_.data(), static_cast<std::size_t>(n)),
-                                                   c.source, c.port, t, ctx_, *this);
+      const std::size_t used = c.session.on_input(
+          std::string_view(buffer_.data(), static_cast<std::size_t>(n)), c.source, c.port, t, ctx_, *this);
       if (used > 0) (void)::recv(c.socket.native_handle(), buffer_.data(), used, MSG_TRUNC | MSG_DONTWAIT);
     }
   }
@@ -335,20 +351,21 @@ class Worker final : public AttemptSink {
   void note_lateness(const Connection& c, core::Time t) {
     const auto late = t - c.session.due();
     if (late > kLateAfter) ++counters_.replies_late;
-    counters_.max_lateness_us = std::max<std::uint64_t>(counters_.max_lateness_us,
-                                                        static_cast<std::uint64_t>(std::max<std::int64_t>(0, late.count())));
+    counters_.max_lateness_us = std::max<std::uint64_t>(
+        counters_.max_lateness_us, static_cast<std::uint64_t>(std::max<std::int64_t>(0, late.count())));
   }
 
   void arm_read(std::uint32_t slot) {
     Connection& c = *slots_[slot];
     c.waiting = true;
     const std::uint32_t generation = c.generation;
-    c.socket.async_wait(asio::ip::tcp::socket::wait_read, [this, slot, generation](const asio::error_code& ec) {
-      Connection& conn = *slots_[slot];
-      if (ec || !conn.live || conn.generation != generation) return;
-      conn.waiting = false;
-      service(slot, now());
-    });
+    c.socket.async_wait(asio::ip::tcp::socket::wait_read,
+                        [this, slot, generation](const asio::error_code& ec) {
+                          Connection& conn = *slots_[slot];
+                          if (ec || !conn.live || conn.generation != generation) return;
+                          conn.waiting = false;
+                          service(slot, now());
+                        });
   }
 
   void arm_channel() {
@@ -362,7 +379,8 @@ class Worker final : public AttemptSink {
           return;
         }
         if (n < 0) break;
-        if (static_cast<std::size_t>(n) != sizeof m || m.type != channel::Type::Assign || m.mode > 3) continue;
+        if (static_cast<std::size_t>(n) != sizeof m || m.type != channel::Type::Assign || m.mode > 3)
+          continue;
         core::Address::Bytes b{};
         std::memcpy(b.data(), m.address, 16);
         const core::Prefix target(core::Address::from_bytes(b), m.length);

@@ -14,10 +14,10 @@ namespace strikeout::decoy {
 struct WorkerSetup {
   const DecoyOptions* options = nullptr;
   DecoySecret secret{};
-  int channel_fd = -1;            // SOCK_SEQPACKET to the supervisor; its EOF stops the worker
-  int listener_fd = -1;           // from open_listener(); the worker's own (SO_REUSEPORT)
-  std::uint32_t index = 0;        // 0-based, for messages
-  std::uint32_t workers = 1;      // how many share the port (limits are divided among them)
+  int channel_fd = -1;        // SOCK_SEQPACKET to the supervisor; its EOF stops the worker
+  int listener_fd = -1;       // from open_listener(); the worker's own (SO_REUSEPORT)
+  std::uint32_t index = 0;    // 0-based, for messages
+  std::uint32_t workers = 1;  // how many share the port (limits are divided among them)
 };
 
 // Runs until the supervisor goes away (EOF on the channel) or SIGTERM. Returns the exit code.

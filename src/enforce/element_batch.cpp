@@ -12,11 +12,13 @@
 namespace strikeout::enforce {
 namespace {
 
-constexpr std::size_t align4(std::size_t n) { return (n + 3U) & ~std::size_t{3}; }
+constexpr std::size_t align4(std::size_t n) {
+  return (n + 3U) & ~std::size_t{3};
+}
 // An attribute nest's length is 16 bits; leave room for one more element and the message header.
 constexpr std::size_t kMaxNest = 60000;
-constexpr std::size_t kAttrHeader = sizeof(nlattr);               // kAttrHeader, unsigned
-constexpr std::size_t kMsgHeader = align4(sizeof(nlmsghdr));      // kMsgHeader, unsigned
+constexpr std::size_t kAttrHeader = sizeof(nlattr);           // kAttrHeader, unsigned
+constexpr std::size_t kMsgHeader = align4(sizeof(nlmsghdr));  // kMsgHeader, unsigned
 
 }  // namespace
 
@@ -94,8 +96,8 @@ void ElementBatch::put(std::uint16_t type, const std::string& set, std::span<con
     end_nest(list);
     end_message(msg);
     elements_ += i - first;
-    what_.push_back(std::string(adding ? "adding " : "deleting ") + std::to_string(i - first) +
-                    " elements " + (adding ? "to" : "from") + " set " + set);
+    what_.push_back(std::string(adding ? "adding " : "deleting ") + std::to_string(i - first) + " elements " +
+                    (adding ? "to" : "from") + " set " + set);
   }
 }
 

@@ -9,10 +9,14 @@
 namespace strikeout::enforce {
 namespace {
 
-constexpr std::size_t align4(std::size_t n) { return (n + 3U) & ~std::size_t{3}; }
+constexpr std::size_t align4(std::size_t n) {
+  return (n + 3U) & ~std::size_t{3};
+}
 constexpr std::size_t kAttrHeader = sizeof(nlattr);
 
-std::uint16_t load16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t load16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 
 std::optional<LoggedPacket> parse_ip(std::span<const std::uint8_t> pkt) {
   if (pkt.empty()) return std::nullopt;
@@ -50,7 +54,8 @@ std::optional<LoggedPacket> parse_nflog_packet(std::span<const std::uint8_t> mes
   nlmsghdr h{};
   if (message.size() < sizeof h) return std::nullopt;
   std::memcpy(&h, message.data(), sizeof h);
-  if (h.nlmsg_len < align4(sizeof(nlmsghdr)) + sizeof(nfgenmsg) || h.nlmsg_len > message.size()) return std::nullopt;
+  if (h.nlmsg_len < align4(sizeof(nlmsghdr)) + sizeof(nfgenmsg) || h.nlmsg_len > message.size())
+    return std::nullopt;
   if (h.nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET)) return std::nullopt;
   std::size_t off = align4(sizeof(nlmsghdr)) + align4(sizeof(nfgenmsg));
   const std::size_t end = h.nlmsg_len;

@@ -37,19 +37,30 @@ constexpr std::size_t kRequestBuffer = 8192;  // one query message
 std::string errno_text(int err) {
   std::string s = std::strerror(err);
   switch (err) {
-    case ENOENT: s += " (the table or a set is missing: flushed by another tool?)"; break;
-    case ENFILE: s += " (a set is full: raise set_size)"; break;
-    case EPERM: s += " (needs CAP_NET_ADMIN)"; break;
+    case ENOENT:
+      s += " (the table or a set is missing: flushed by another tool?)";
+      break;
+    case ENFILE:
+      s += " (a set is full: raise set_size)";
+      break;
+    case EPERM:
+      s += " (needs CAP_NET_ADMIN)";
+      break;
     case EPROTONOSUPPORT:
-    case EAFNOSUPPORT: s += " (the kernel has no nf_tables support)"; break;
-    default: break;
+    case EAFNOSUPPORT:
+      s += " (the kernel has no nf_tables support)";
+      break;
+    default:
+      break;
   }
   return s;
 }
 
 struct MnlSocket {
   mnl_socket* sock = nullptr;
-  ~MnlSocket() { if (sock != nullptr) mnl_socket_close(sock); }
+  ~MnlSocket() {
+    if (sock != nullptr) mnl_socket_close(sock);
+  }
   int fd() const { return sock == nullptr ? -1 : mnl_socket_get_fd(sock); }
   std::uint32_t portid() const { return mnl_socket_get_portid(sock); }
   bool open(int bus, int flags, std::string& error, const char* what) {
@@ -143,14 +154,17 @@ struct NftFirewall::Impl {
     if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) < 0)
       (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
     ssize_t sent;
-    do sent = ::send(fd, bytes.data(), bytes.size(), 0); while (sent < 0 && errno == EINTR);
-    if (sent < 0) return "sending the batch (" + std::to_string(bytes.size()) + " bytes): " + errno_text(errno);
+    do sent = ::send(fd, bytes.data(), bytes.size(), 0);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0)
+      return "sending the batch (" + std::to_string(bytes.size()) + " bytes): " + errno_text(errno);
     // nf_tables processes the batch inside send(): every acknowledgement is queued by now.
     std::uint32_t acked = 0;
     std::string first_error;
     while (acked < b.messages()) {
       ssize_t n;
-      do n = ::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+      do n = ::recv(fd, rx.data(), rx.size(), MSG_DONTWAIT);
+      while (n < 0 && errno == EINTR);
       if (n < 0) {
         if (errno == EAGAIN && !first_error.empty()) break;  // an aborted batch may ack fewer
         if (errno == EAGAIN)
@@ -159,7 +173,8 @@ struct NftFirewall::Impl {
         return "reading the batch's acknowledgements: " + errno_text(errno);
       }
       auto len = static_cast<int>(n);
-      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(rx.data())); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(rx.data())); mnl_nlmsg_ok(h, len);
+           h = mnl_nlmsg_next(h, &len)) {
         if (h->nlmsg_type != NLMSG_ERROR) continue;
         ++acked;
         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
@@ -182,7 +197,9 @@ struct NftFirewall::Impl {
   int query(nlmsghdr* nlh, const std::function<int(const nlmsghdr*)>& on_msg) {
     const std::uint32_t s = nlh->nlmsg_seq;
     if (mnl_socket_sendto(batch.sock, nlh, nlh->nlmsg_len) < 0) return errno;
-    struct Ctx { const std::function<int(const nlmsghdr*)>* f; } ctx{&on_msg};
+    struct Ctx {
+      const std::function<int(const nlmsghdr*)>* f;
+    } ctx{&on_msg};
     for (;;) {
       const ssize_t n = mnl_socket_recvfrom(batch.sock, rx.data(), rx.size());
       if (n < 0) return errno;
@@ -201,7 +218,8 @@ struct NftFirewall::Impl {
     char buf[kRequestBuffer];
     nftnl_set* filter = nftnl_set_alloc();
     nftnl_set_set_str(filter, NFTNL_SET_TABLE, options.table.c_str());
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, next_seq());
+    nlmsghdr* nlh =
+        nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK, next_seq());
     nftnl_set_nlmsg_build_payload(nlh, filter);
     nftnl_set_free(filter);
     const int err = query(nlh, [&](const nlmsghdr* h) {
@@ -257,7 +275,8 @@ struct NftFirewall::Impl {
       nftnl_set* got = nftnl_set_alloc();
       if (nftnl_set_elems_nlmsg_parse(h, got) == 0) {
         nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(got);
-        for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr; e = nftnl_set_elems_iter_next(it)) {
+        for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it); e != nullptr;
+             e = nftnl_set_elems_iter_next(it)) {
           std::uint32_t len = 0;
           const auto* key = static_cast<const std::uint8_t*>(nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len));
           if (key == nullptr || len != (set.v4 ? 4U : 16U)) continue;
@@ -322,7 +341,8 @@ struct NftFirewall::Impl {
       if (mnl_socket_sendto(nflog.sock, nlh, nlh->nlmsg_len) < 0) return errno;
       const ssize_t n = mnl_socket_recvfrom(nflog.sock, rx.data(), rx.size());
       if (n < 0) return errno;
-      if (mnl_cb_run(rx.data(), static_cast<std::size_t>(n), nlh->nlmsg_seq, nflog.portid(), nullptr, nullptr) < 0)
+      if (mnl_cb_run(rx.data(), static_cast<std::size_t>(n), nlh->nlmsg_seq, nflog.portid(), nullptr,
+                     nullptr) < 0)
         return errno;
       return 0;
     };
@@ -342,7 +362,8 @@ struct NftFirewall::Impl {
       });
     if (err != 0)
       return "binding NFLOG group " + std::to_string(group) + " (rate-limit hits): " + errno_text(err) +
-             (err == EBUSY ? " (another program, e.g. ulogd, holds this group: choose another nflog_group)" : "");
+             (err == EBUSY ? " (another program, e.g. ulogd, holds this group: choose another nflog_group)"
+                           : "");
     return {};
   }
 
@@ -357,10 +378,18 @@ struct NftFirewall::Impl {
 NftFirewall::NftFirewall(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 NftFirewall::~NftFirewall() = default;
 
-const std::vector<core::FirewallBan>& NftFirewall::adopted() const { return impl_->adopted; }
-const std::vector<core::Prefix>& NftFirewall::allowlist() const { return impl_->allowlist; }
-const NftOptions& NftFirewall::options() const { return impl_->options; }
-int NftFirewall::event_fd() const { return impl_->epfd; }
+const std::vector<core::FirewallBan>& NftFirewall::adopted() const {
+  return impl_->adopted;
+}
+const std::vector<core::Prefix>& NftFirewall::allowlist() const {
+  return impl_->allowlist;
+}
+const NftOptions& NftFirewall::options() const {
+  return impl_->options;
+}
+int NftFirewall::event_fd() const {
+  return impl_->epfd;
+}
 
 std::unique_ptr<NftFirewall> NftFirewall::open(NftOptions options, core::Time now, std::string& error) {
   if (auto problems = validate(options); !problems.empty()) {
@@ -458,8 +487,8 @@ core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_o
     if (b.until <= now) continue;
     const unsigned min_len = b.target.is_v4() ? m.options.min_prefix4 : m.options.min_prefix6;
     if (b.target.length() < min_len) {
-      result.error += (result.error.empty() ? "" : "; ") + std::string("refused ban of ") + b.target.to_string() +
-                      ": broader than /" + std::to_string(min_len);
+      result.error += (result.error.empty() ? "" : "; ") + std::string("refused ban of ") +
+                      b.target.to_string() + ": broader than /" + std::to_string(min_len);
       continue;
     }
     if (m.is_allowlisted(b.target)) {
@@ -522,7 +551,8 @@ core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_o
     const auto ended = end_sessions(newly_banned, m.options.ports);
     result.sessions_ended = ended.ended;
     if (!ended.error.empty())
-      result.error += (result.error.empty() ? "" : "; ") + std::string("ending open sessions: ") + ended.error;
+      result.error +=
+          (result.error.empty() ? "" : "; ") + std::string("ending open sessions: ") + ended.error;
   }
   return result;
 }
@@ -590,7 +620,8 @@ core::FirewallResult NftFirewall::set_allowlist(std::span<const core::Prefix> al
   m.operator_allowlist.assign(allowlist.begin(), allowlist.end());
   m.refresh_allowlist();
   if (auto err = m.run_nft(allowlist_script(m.options, m.allowlist)); !err.empty())
-    return core::FirewallResult::failure("replacing the allowlist in table inet " + m.options.table + ": " + err);
+    return core::FirewallResult::failure("replacing the allowlist in table inet " + m.options.table + ": " +
+                                         err);
   return {};
 }
 
@@ -674,7 +705,8 @@ bool NftFirewall::rate_limited_total(std::uint64_t& packets, std::string& error)
     return MNL_CB_OK;
   });
   if (err != 0 || !found) {
-    error = "reading counter rate_limited: " + (err != 0 ? errno_text(err) : std::string("no counter in reply"));
+    error =
+        "reading counter rate_limited: " + (err != 0 ? errno_text(err) : std::string("no counter in reply"));
     return false;
   }
   return true;
@@ -696,7 +728,8 @@ core::FirewallEvents NftFirewall::handle_events(core::Time now) {
       break;  // EAGAIN: drained
     }
     auto len = static_cast<int>(n);
-    for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(m.rx.data())); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+    for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(m.rx.data())); mnl_nlmsg_ok(h, len);
+         h = mnl_nlmsg_next(h, &len)) {
       if ((h->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) continue;
       const auto type = h->nlmsg_type & 0xffU;
       if (type != NFT_MSG_DELTABLE && type != NFT_MSG_DELCHAIN && type != NFT_MSG_DELSET) continue;
@@ -732,7 +765,8 @@ core::FirewallEvents NftFirewall::handle_events(core::Time now) {
         break;
       }
       auto len = static_cast<int>(n);
-      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(m.rx.data())); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
+      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(m.rx.data()));
+           mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
         const auto pkt = parse_nflog_packet(
             std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(h), h->nlmsg_len));
         if (!pkt) continue;

@@ -41,7 +41,9 @@ std::string ports_text(const NftOptions& o) {
   return s + " }";
 }
 
-std::string table_ref(const NftOptions& o) { return "inet " + o.table; }
+std::string table_ref(const NftOptions& o) {
+  return "inet " + o.table;
+}
 
 void add_set(std::string& out, const NftOptions& o, const BanSet& s) {
   out += "add set " + table_ref(o) + " " + s.name() + " { type " + (s.v4 ? "ipv4_addr" : "ipv6_addr") +
@@ -60,10 +62,14 @@ void add_set_rules(std::string& out, const NftOptions& o, const BanSet& s) {
 
 std::string rate_unit(std::chrono::seconds per) {
   switch (per.count()) {
-    case 1: return "second";
-    case 60: return "minute";
-    case 3600: return "hour";
-    default: return "day";
+    case 1:
+      return "second";
+    case 60:
+      return "minute";
+    case 3600:
+      return "hour";
+    default:
+      return "day";
   }
 }
 
@@ -106,9 +112,12 @@ std::optional<BanSet> BanSet::parse(std::string_view name) {
   } else {
     return std::nullopt;
   }
-  if (name.starts_with("4")) s.v4 = true;
-  else if (name.starts_with("6")) s.v4 = false;
-  else return std::nullopt;
+  if (name.starts_with("4"))
+    s.v4 = true;
+  else if (name.starts_with("6"))
+    s.v4 = false;
+  else
+    return std::nullopt;
   name.remove_prefix(1);
   const unsigned full = s.v4 ? 32U : 128U;
   s.length = full;
@@ -118,8 +127,7 @@ std::optional<BanSet> BanSet::parse(std::string_view name) {
   if (name.front() == '0') return std::nullopt;
   unsigned len = 0;
   const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), len);
-  if (ec != std::errc{} || end != name.data() + name.size() || len == 0 || len >= full)
-    return std::nullopt;
+  if (ec != std::errc{} || end != name.data() + name.size() || len == 0 || len >= full) return std::nullopt;
   s.length = len;
   return s;
 }
@@ -179,7 +187,8 @@ std::string setup_script(const NftOptions& o, const std::set<BanSet>& sets,
     const std::string limit = "limit rate over " + std::to_string(rl.connections) + "/" + rate_unit(rl.per) +
                               " burst " + std::to_string(rl.burst) + " packets";
     std::string tail = " counter name rate_limited";
-    if (o.nflog_group) tail += " log prefix \"strikeout rate-limit \" group " + std::to_string(*o.nflog_group);
+    if (o.nflog_group)
+      tail += " log prefix \"strikeout rate-limit \" group " + std::to_string(*o.nflog_group);
     tail += ' ';
     tail += verdict_text(o);
     tail += '\n';
@@ -211,9 +220,9 @@ std::string allowlist_script(const NftOptions& o, std::span<const core::Prefix> 
 std::vector<std::string> validate(const NftOptions& o) {
   std::vector<std::string> errors;
   const auto bad = [&](std::string msg) { errors.push_back("enforce: " + std::move(msg)); };
-  if (o.table.empty() || o.table.size() > 64 ||
-      !std::all_of(o.table.begin(), o.table.end(),
-                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }))
+  if (o.table.empty() || o.table.size() > 64 || !std::all_of(o.table.begin(), o.table.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      }))
     bad("table \"" + o.table + "\" must be 1-64 characters of a-z, 0-9 and _");
   if (o.ports.empty()) bad("ports: at least one protected port is needed");
   for (auto p : o.ports)
@@ -221,10 +230,12 @@ std::vector<std::string> validate(const NftOptions& o) {
   if (o.set_size == 0) bad("set_size must be at least 1");
   for (auto l : o.prefix_lengths4)
     if (l < o.min_prefix4 || l >= 32)
-      bad("prefix_lengths4: /" + std::to_string(l) + " is outside /" + std::to_string(o.min_prefix4) + "../31");
+      bad("prefix_lengths4: /" + std::to_string(l) + " is outside /" + std::to_string(o.min_prefix4) +
+          "../31");
   for (auto l : o.prefix_lengths6)
     if (l < o.min_prefix6 || l >= 128)
-      bad("prefix_lengths6: /" + std::to_string(l) + " is outside /" + std::to_string(o.min_prefix6) + "../127");
+      bad("prefix_lengths6: /" + std::to_string(l) + " is outside /" + std::to_string(o.min_prefix6) +
+          "../127");
   if (o.min_prefix4 > 32) bad("min_prefix4 must be 0..32");
   if (o.min_prefix6 > 128) bad("min_prefix6 must be 0..128");
   const auto& rl = o.rate_limit;

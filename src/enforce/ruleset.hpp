@@ -22,7 +22,7 @@ namespace strikeout::enforce {
 struct BanSet {
   bool tarpit = false;  // false: ban4/ban6...; true: tarpit4/tarpit6... (redirected to the decoy)
   bool v4 = true;
-  unsigned length = 32; // 32 / 128: host sets "ban4", "ban6"; else "ban4_24", "ban6_64", ...
+  unsigned length = 32;  // 32 / 128: host sets "ban4", "ban6"; else "ban4_24", "ban6_64", ...
 
   static BanSet for_prefix(const core::Prefix& p, bool tarpit);
   bool is_host() const { return length == (v4 ? 32U : 128U); }

@@ -22,10 +22,13 @@ namespace {
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+
  private:
   int fd_;
 };
@@ -55,12 +58,14 @@ SessionsEnded end_sessions(std::span<const core::Prefix> sources, std::span<cons
   std::set<core::Address> hosts;
   std::vector<core::Prefix> networks;
   for (const auto& p : sources) {
-    if (p.is_host()) hosts.insert(p.address());
-    else networks.push_back(p);
+    if (p.is_host())
+      hosts.insert(p.address());
+    else
+      networks.push_back(p);
   }
   const auto banned = [&](const core::Address& a) {
-    return hosts.contains(a) ||
-           std::any_of(networks.begin(), networks.end(), [&](const core::Prefix& n) { return n.contains(a); });
+    return hosts.contains(a) || std::any_of(networks.begin(), networks.end(),
+                                            [&](const core::Prefix& n) { return n.contains(a); });
   };
 
   Fd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
@@ -95,8 +100,12 @@ SessionsEnded end_sessions(std::span<const core::Prefix> sources, std::span<cons
         return out;
       }
       auto len = static_cast<int>(n);
-      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(buf)); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
-        if (h->nlmsg_type == NLMSG_DONE) { done = true; break; }
+      for (auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(buf)); mnl_nlmsg_ok(h, len);
+           h = mnl_nlmsg_next(h, &len)) {
+        if (h->nlmsg_type == NLMSG_DONE) {
+          done = true;
+          break;
+        }
         if (h->nlmsg_type == NLMSG_ERROR) {
           const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
           out.error = std::string("sock_diag dump: ") + std::strerror(-e->error);
@@ -127,15 +136,18 @@ SessionsEnded end_sessions(std::span<const core::Prefix> sources, std::span<cons
         continue;
       }
       ssize_t n;
-      do n = ::recv(sock.get(), buf, sizeof buf, 0); while (n < 0 && errno == EINTR);
+      do n = ::recv(sock.get(), buf, sizeof buf, 0);
+      while (n < 0 && errno == EINTR);
       int err = 0;
-      if (n < 0) err = errno;
+      if (n < 0)
+        err = errno;
       else {
         const auto* h = static_cast<const nlmsghdr*>(static_cast<const void*>(buf));
         if (static_cast<std::size_t>(n) >= mnl_nlmsg_size(sizeof(nlmsgerr)) && h->nlmsg_type == NLMSG_ERROR)
           err = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h))->error;
       }
-      if (err == 0) ++out.ended;
+      if (err == 0)
+        ++out.ended;
       else if (err == ENOENT) {
         // Closed meanwhile: nothing left to end.
       } else {

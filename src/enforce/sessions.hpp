@@ -13,9 +13,9 @@
 namespace strikeout::enforce {
 
 struct SessionsEnded {
-  std::uint64_t ended = 0;    // sockets destroyed
-  std::uint64_t failed = 0;   // sockets found but not destroyed
-  std::string error;          // why (the first failure), empty when none
+  std::uint64_t ended = 0;   // sockets destroyed
+  std::uint64_t failed = 0;  // sockets found but not destroyed
+  std::string error;         // why (the first failure), empty when none
 };
 
 // Destroys every TCP socket, IPv4 and IPv6 (IPv4-mapped peers included), whose local port is one of

@@ -53,7 +53,8 @@ std::optional<CustomMatcher> CustomMatcher::compile(const CustomMatcherSpec& spe
       error = where + ": the group names 'host' and 'user' are reserved for <HOST> and <USER>";
       return std::nullopt;
     }
-    const std::string expanded = replace_once(replace_once(source, "<HOST>", kHostGroup), "<USER>", kUserGroup);
+    const std::string expanded =
+        replace_once(replace_once(source, "<HOST>", kHostGroup), "<USER>", kUserGroup);
     RE2::Options options;
     options.set_log_errors(false);
     auto re = std::make_unique<RE2>(expanded, options);

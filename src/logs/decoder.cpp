@@ -26,7 +26,9 @@ YearAnchor YearAnchor::ending_at(core::Time reference) {
   return YearAnchor(Mode::EndingAt, year, month);
 }
 
-YearAnchor YearAnchor::starting_in(int year) { return YearAnchor(Mode::StartingIn, year, 0); }
+YearAnchor YearAnchor::starting_in(int year) {
+  return YearAnchor(Mode::StartingIn, year, 0);
+}
 
 int YearAnchor::year_for(unsigned month) {
   if (month < 1 || month > 12) return year_;
@@ -48,7 +50,7 @@ int YearAnchor::year_for(unsigned month) {
 // ---------------------------------------------------------------- formats and custom matchers
 
 const std::vector<std::string>& builtin_format_names() {
-  static const std::vector<std::string> names{"postfix", "dovecot", "exim",  "sendmail",
+  static const std::vector<std::string> names{"postfix",   "dovecot", "exim", "sendmail",
                                               "opensmtpd", "courier", "cyrus"};
   return names;
 }
@@ -113,7 +115,8 @@ std::variant<LineDecoder, std::string> LineDecoder::create(DecoderOptions option
       }
     }
     if (impl->mode != Impl::Mode::Custom) {
-      return "format '" + options.format + "' is neither \"auto\", a built-in format (postfix, dovecot, exim, "
+      return "format '" + options.format +
+             "' is neither \"auto\", a built-in format (postfix, dovecot, exim, "
              "sendmail, opensmtpd, courier, cyrus) nor the name of a custom matcher";
     }
   }
@@ -139,12 +142,16 @@ LineStatus LineDecoder::decode_record(const LogRecord& record, core::Event& out)
   out.time = record.time;
   out.sensor = d.sensor;
   switch (d.mode) {
-    case Impl::Mode::Builtin: return detail::match_server(d.builtin, record, out, d.state);
-    case Impl::Mode::Custom: return d.custom.front().match(record, out);
-    case Impl::Mode::Auto: break;
+    case Impl::Mode::Builtin:
+      return detail::match_server(d.builtin, record, out, d.state);
+    case Impl::Mode::Custom:
+      return d.custom.front().match(record, out);
+    case Impl::Mode::Auto:
+      break;
   }
   const auto server = detail::server_for_program(record.program);
-  if (server != detail::Server::None && detail::match_server(server, record, out, d.state) == LineStatus::Event) {
+  if (server != detail::Server::None &&
+      detail::match_server(server, record, out, d.state) == LineStatus::Event) {
     return LineStatus::Event;
   }
   for (const auto& m : d.custom) {

@@ -47,11 +47,11 @@ class YearAnchor {
 
 // An operator's own matcher ([[matcher]] in the configuration).
 struct CustomMatcherSpec {
-  std::string name;                    // referred to by a source's `format`
-  std::vector<std::string> patterns;   // RE2 syntax; each must contain <HOST> once; <USER> optional
+  std::string name;                   // referred to by a source's `format`
+  std::vector<std::string> patterns;  // RE2 syntax; each must contain <HOST> once; <USER> optional
   core::EventKind kind = core::EventKind::AuthFailure;
-  std::string service;                 // service reported with the events ("smtp", "imap", ...)
-  std::string program;                 // if set, only lines whose syslog program equals this
+  std::string service;  // service reported with the events ("smtp", "imap", ...)
+  std::string program;  // if set, only lines whose syslog program equals this
 };
 
 // Returns an error naming what is wrong with `spec` (a pattern that does not compile, <HOST> missing
@@ -65,7 +65,7 @@ const std::vector<std::string>& builtin_format_names();  // "postfix", "dovecot"
 struct LogRecord {
   core::Time time{};
   std::string_view host{};
-  std::string_view program{};   // "postfix/submission/smtpd", "dovecot", "auth", "exim", ...
+  std::string_view program{};  // "postfix/submission/smtpd", "dovecot", "auth", "exim", ...
   std::uint32_t pid = 0;
   std::string_view message{};
 };
@@ -77,11 +77,11 @@ enum class LineStatus : std::uint8_t {
 };
 
 struct DecoderOptions {
-  std::string format = "auto";   // "auto", a built-in format name, or a custom matcher's name
+  std::string format = "auto";            // "auto", a built-in format name, or a custom matcher's name
   std::vector<CustomMatcherSpec> custom;  // every configured custom matcher ("auto" tries them last)
   TimeZone zone = TimeZone::utc();        // for timestamps without an offset
   YearAnchor year{};
-  std::string sensor;                     // copied into Event::sensor
+  std::string sensor;  // copied into Event::sensor
 };
 
 class LineDecoder {

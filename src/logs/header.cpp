@@ -19,7 +19,8 @@ unsigned month_from_abbrev(std::string_view s) {
       if (b == 'u' && c == 'n') return 6;
       if (b == 'u' && c == 'l') return 7;
       return 0;
-    case 'F': return b == 'e' && c == 'b' ? 2 : 0;
+    case 'F':
+      return b == 'e' && c == 'b' ? 2 : 0;
     case 'M':
       if (b == 'a' && c == 'r') return 3;
       if (b == 'a' && c == 'y') return 5;
@@ -28,11 +29,16 @@ unsigned month_from_abbrev(std::string_view s) {
       if (b == 'p' && c == 'r') return 4;
       if (b == 'u' && c == 'g') return 8;
       return 0;
-    case 'S': return b == 'e' && c == 'p' ? 9 : 0;
-    case 'O': return b == 'c' && c == 't' ? 10 : 0;
-    case 'N': return b == 'o' && c == 'v' ? 11 : 0;
-    case 'D': return b == 'e' && c == 'c' ? 12 : 0;
-    default: return 0;
+    case 'S':
+      return b == 'e' && c == 'p' ? 9 : 0;
+    case 'O':
+      return b == 'c' && c == 't' ? 10 : 0;
+    case 'N':
+      return b == 'o' && c == 'v' ? 11 : 0;
+    case 'D':
+      return b == 'e' && c == 'c' ? 12 : 0;
+    default:
+      return 0;
   }
 }
 

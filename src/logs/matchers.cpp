@@ -11,7 +11,9 @@ using core::Event;
 using core::EventKind;
 using core::Reporter;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.substr(0, p.size()) == p;
+}
 
 bool iequals_prefix(std::string_view s, std::string_view upper_prefix) {
   if (s.size() < upper_prefix.size()) return false;
@@ -112,8 +114,8 @@ LineStatus match_postfix(const LogRecord& r, Event& out) {
   // QUEUEID: client=NAME[ADDR], sasl_method=MECH, sasl_username=USER  (a message from a logged-in
   // client: the success that follows failures)
   std::size_t q = 0;
-  while (q < m.size() && q < 32 && ((m[q] >= '0' && m[q] <= '9') || (m[q] >= 'A' && m[q] <= 'Z') ||
-                                    (m[q] >= 'a' && m[q] <= 'z'))) {
+  while (q < m.size() && q < 32 &&
+         ((m[q] >= '0' && m[q] <= '9') || (m[q] >= 'A' && m[q] <= 'Z') || (m[q] >= 'a' && m[q] <= 'z'))) {
     ++q;
   }
   if (q == 0) return LineStatus::NoEvent;
@@ -365,7 +367,8 @@ LineStatus match_exim(const LogRecord& r, Event& out) {
     const std::string_view host = m.substr(sp + 26);
     if (!exim_host(host, {": "}, addr, port, rest)) return LineStatus::NoEvent;
     // 435 and 454 are the server's temporary trouble; only a permanent refusal is a failure.
-    if (rest.size() < 3 || rest[0] != '5' || !is_digit(rest[1]) || !is_digit(rest[2])) return LineStatus::NoEvent;
+    if (rest.size() < 3 || rest[0] != '5' || !is_digit(rest[1]) || !is_digit(rest[2]))
+      return LineStatus::NoEvent;
     std::string_view user;
     const auto set_id = rest.find(" (set_id=");
     if (set_id != npos && rest.back() == ')') user = rest.substr(set_id + 9, rest.size() - set_id - 10);
@@ -459,8 +462,8 @@ LineStatus match_opensmtpd(const LogRecord& r, Event& out, OpenSmtpdSessions& se
   for (std::size_t i = 0; i < 16; ++i) {
     const char c = m[i];
     if (!is_hex(c)) return LineStatus::NoEvent;
-    const unsigned v = is_digit(c) ? static_cast<unsigned>(c - '0')
-                                   : static_cast<unsigned>((c | 0x20) - 'a' + 10);
+    const unsigned v =
+        is_digit(c) ? static_cast<unsigned>(c - '0') : static_cast<unsigned>((c | 0x20) - 'a' + 10);
     id = (id << 4) | v;
   }
   m.remove_prefix(17);
@@ -565,7 +568,8 @@ LineStatus match_courier(const LogRecord& r, Event& out) {
       m.remove_prefix(c2 + 1);
     }
     if (!consume(m, "msg=\"535")) return LineStatus::NoEvent;
-    set_event(out, EventKind::AuthFailure, *a, Reporter::Courier, service.empty() ? "smtp" : service, {}, port);
+    set_event(out, EventKind::AuthFailure, *a, Reporter::Courier, service.empty() ? "smtp" : service, {},
+              port);
     return LineStatus::Event;
   }
   // courieresmtpd: started,ip=[ADDR]
@@ -664,7 +668,8 @@ Server server_for_program(std::string_view p) {
       if (starts_with(p, "pop3d")) return Server::Courier;
       if (p == "pop3" || p == "pop3s") return Server::Cyrus;
       return Server::None;
-    case 'd': return p == "dovecot" ? Server::Dovecot : Server::None;
+    case 'd':
+      return p == "dovecot" ? Server::Dovecot : Server::None;
     case 'a':
       if (p == "auth" || p == "auth-worker") return Server::Dovecot;
       return Server::None;
@@ -680,15 +685,20 @@ Server server_for_program(std::string_view p) {
       if (p == "saslauthd") return Server::Saslauthd;
       if (p == "sieve") return Server::Cyrus;
       return Server::None;
-    case 'm': return p == "managesieve-login" ? Server::Dovecot : Server::None;
-    case 'e': return p == "exim" || p == "exim4" ? Server::Exim : Server::None;
+    case 'm':
+      return p == "managesieve-login" ? Server::Dovecot : Server::None;
+    case 'e':
+      return p == "exim" || p == "exim4" ? Server::Exim : Server::None;
     case 'c':
       if (starts_with(p, "courier")) return Server::Courier;
       if (starts_with(p, "cyrus")) return Server::Cyrus;
       return Server::None;
-    case 'l': return p == "lmtpunix" || p == "lmtp" ? Server::Cyrus : Server::None;
-    case 't': return p == "timsieved" ? Server::Cyrus : Server::None;
-    default: return Server::None;
+    case 'l':
+      return p == "lmtpunix" || p == "lmtp" ? Server::Cyrus : Server::None;
+    case 't':
+      return p == "timsieved" ? Server::Cyrus : Server::None;
+    default:
+      return Server::None;
   }
 }
 
@@ -705,15 +715,23 @@ Server server_for_format(std::string_view f) {
 
 LineStatus match_server(Server server, const LogRecord& record, Event& out, MatchState& state) {
   switch (server) {
-    case Server::Postfix: return match_postfix(record, out);
-    case Server::Dovecot: return match_dovecot(record, out);
-    case Server::Exim: return match_exim(record, out);
-    case Server::Sendmail: return match_sendmail(record, out);
-    case Server::OpenSmtpd: return match_opensmtpd(record, out, state.opensmtpd);
-    case Server::Courier: return match_courier(record, out);
-    case Server::Cyrus: return match_cyrus(record, out);
+    case Server::Postfix:
+      return match_postfix(record, out);
+    case Server::Dovecot:
+      return match_dovecot(record, out);
+    case Server::Exim:
+      return match_exim(record, out);
+    case Server::Sendmail:
+      return match_sendmail(record, out);
+    case Server::OpenSmtpd:
+      return match_opensmtpd(record, out, state.opensmtpd);
+    case Server::Courier:
+      return match_courier(record, out);
+    case Server::Cyrus:
+      return match_cyrus(record, out);
     case Server::Saslauthd:  // "do_auth : auth failure: [user=...] [service=...]": no client address
-    case Server::None: return LineStatus::NoEvent;
+    case Server::None:
+      return LineStatus::NoEvent;
   }
   return LineStatus::NoEvent;
 }

@@ -19,13 +19,17 @@ namespace strikeout::logs::detail {
 
 constexpr std::size_t npos = std::string_view::npos;
 
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+inline bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 inline bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // Characters that may appear in the text form of an IPv4 or IPv6 address (without zone ids).
-inline bool is_address_char(char c) { return is_hex(c) || c == ':' || c == '.'; }
+inline bool is_address_char(char c) {
+  return is_hex(c) || c == ':' || c == '.';
+}
 
 inline bool consume(std::string_view& s, std::string_view prefix) {
   if (s.substr(0, prefix.size()) != prefix) return false;
@@ -182,7 +186,9 @@ constexpr std::int64_t days_from_civil(std::int64_t year, unsigned month, unsign
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-constexpr bool is_leap_year(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+constexpr bool is_leap_year(std::int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 constexpr unsigned days_in_month(std::int64_t year, unsigned month) {
   constexpr unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -234,7 +240,9 @@ inline std::size_t find_first_of_chars(std::string_view s, std::size_t from = 0)
     // A byte of x ^ (C * kOnes) is zero where x holds C. The lowest flagged byte is exact (a borrow
     // can only flag bytes above a true match), which is all ctz needs on little-endian machines.
     std::uint64_t hit = 0;
-    ((hit |= ((x ^ (kOnes * static_cast<std::uint8_t>(Cs))) - kOnes) & ~(x ^ (kOnes * static_cast<std::uint8_t>(Cs))) & kHigh), ...);
+    ((hit |= ((x ^ (kOnes * static_cast<std::uint8_t>(Cs))) - kOnes) &
+             ~(x ^ (kOnes * static_cast<std::uint8_t>(Cs))) & kHigh),
+     ...);
     if (hit != 0) {
       if constexpr (std::endian::native == std::endian::little) {
         return i + static_cast<std::size_t>(__builtin_ctzll(hit)) / 8;

@@ -95,7 +95,7 @@ bool read_block(Reader& r, const Header& h, std::size_t time_size, std::vector<s
       if (!r.be32(u)) return false;
       t = static_cast<std::int32_t>(u);
     }
-    if (t < -kMaxAbsTime || t > kMaxAbsTime) return false;   // keeps offset arithmetic in range
+    if (t < -kMaxAbsTime || t > kMaxAbsTime) return false;  // keeps offset arithmetic in range
     if (!times.empty() && t <= times.back()) return false;  // must ascend strictly
     times.push_back(t);
   }
@@ -240,7 +240,8 @@ bool parse_posix_tz(std::string_view s, PosixZone& z) {
 
 // Appends the transitions `z` makes after `times.back()` (or from 1970 when there are none) through
 // kLastRuleYear.
-void extend_with_rule(const PosixZone& z, std::vector<std::int64_t>& times, std::vector<std::int32_t>& offsets) {
+void extend_with_rule(const PosixZone& z, std::vector<std::int64_t>& times,
+                      std::vector<std::int32_t>& offsets) {
   if (!z.has_dst) return;
   std::int64_t first_year = 1970;
   if (!times.empty()) {
@@ -250,8 +251,8 @@ void extend_with_rule(const PosixZone& z, std::vector<std::int64_t>& times, std:
     if (first_year < 1970) first_year = 1970;
   }
   for (std::int64_t y = first_year; y <= kLastRuleYear; ++y) {
-    std::int64_t on = rule_local_seconds(z.start, y) - z.std_offset;   // local standard time
-    std::int64_t off = rule_local_seconds(z.end, y) - z.dst_offset;    // local daylight time
+    std::int64_t on = rule_local_seconds(z.start, y) - z.std_offset;  // local standard time
+    std::int64_t off = rule_local_seconds(z.end, y) - z.dst_offset;   // local daylight time
     std::pair<std::int64_t, std::int32_t> changes[2] = {{on, z.dst_offset}, {off, z.std_offset}};
     if (off < on) std::swap(changes[0], changes[1]);
     for (const auto& [when, offset] : changes) {
@@ -264,7 +265,9 @@ void extend_with_rule(const PosixZone& z, std::vector<std::int64_t>& times, std:
 
 }  // namespace
 
-TimeZone TimeZone::utc() { return TimeZone{}; }
+TimeZone TimeZone::utc() {
+  return TimeZone{};
+}
 
 TimeZone TimeZone::fixed(std::chrono::seconds offset_east_of_utc, std::string name) {
   TimeZone z;
@@ -321,7 +324,8 @@ std::optional<TimeZone> TimeZone::parse_fixed(std::string_view text) {
     minutes = *m;
   }
   if (*hours > 23 || minutes > 59) return std::nullopt;
-  return fixed(std::chrono::seconds{sign * static_cast<int>(*hours * 3600 + minutes * 60)}, std::string(text));
+  return fixed(std::chrono::seconds{sign * static_cast<int>(*hours * 3600 + minutes * 60)},
+               std::string(text));
 }
 
 std::chrono::seconds TimeZone::offset_at_local(std::int64_t local_seconds) const {

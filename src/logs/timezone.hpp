@@ -28,8 +28,8 @@ class TimeZone {
 
  private:
   std::string name_ = "UTC";
-  std::vector<std::int64_t> transitions_;      // UTC seconds at which the offset changes
-  std::vector<std::int32_t> offsets_;          // offsets_[i] applies from transitions_[i-1]; [0] before all
+  std::vector<std::int64_t> transitions_;  // UTC seconds at which the offset changes
+  std::vector<std::int32_t> offsets_;      // offsets_[i] applies from transitions_[i-1]; [0] before all
   std::int32_t fixed_offset_ = 0;
 };
 

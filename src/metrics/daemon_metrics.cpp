@@ -5,7 +5,8 @@ namespace strikeout::metrics {
 DaemonMetrics::DaemonMetrics()
     // Log line read to kernel batch done: the brief's target is 5 ms at p99, so the buckets are fine
     // below that and coarse above.
-    : ban_latency_({0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}) {}
+    : ban_latency_(
+          {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}) {}
 
 std::size_t DaemonMetrics::sensor(std::string_view name) {
   for (std::size_t i = 0; i < sensors_.size(); ++i) {
@@ -49,7 +50,9 @@ DaemonMetrics::RuleCount& DaemonMetrics::rule(std::string_view name) {
 void DaemonMetrics::decision(const core::Decision& d) {
   auto& r = rule(d.rule);
   switch (d.kind) {
-    case core::DecisionKind::Strike: ++r.strikes; break;
+    case core::DecisionKind::Strike:
+      ++r.strikes;
+      break;
     case core::DecisionKind::Ban:
       if (d.extended) {
         ++r.extensions;
@@ -71,29 +74,36 @@ std::string DaemonMetrics::render(const core::EngineStats& engine, const std::ve
   out.sample("strikeout_start_time_seconds", Labels{}, gauges.start_time_seconds);
 
   out.family("strikeout_log_lines_read_total", "counter", "Log lines and journal records read, by sensor.");
-  for (const auto& s : sensors) out.sample("strikeout_log_lines_read_total", Labels{{"sensor", s.name}}, s.lines);
+  for (const auto& s : sensors)
+    out.sample("strikeout_log_lines_read_total", Labels{{"sensor", s.name}}, s.lines);
   out.family("strikeout_log_lines_unrecognised_total", "counter",
              "Lines from a mail program that no matcher recognised, by sensor.");
-  for (const auto& s : sensors) out.sample("strikeout_log_lines_unrecognised_total", Labels{{"sensor", s.name}}, s.unparsed);
+  for (const auto& s : sensors)
+    out.sample("strikeout_log_lines_unrecognised_total", Labels{{"sensor", s.name}}, s.unparsed);
   out.family("strikeout_sensor_errors_total", "counter", "Read errors reported by a sensor.");
-  for (const auto& s : sensors) out.sample("strikeout_sensor_errors_total", Labels{{"sensor", s.name}}, s.errors);
+  for (const auto& s : sensors)
+    out.sample("strikeout_sensor_errors_total", Labels{{"sensor", s.name}}, s.errors);
 
   out.family("strikeout_events_total", "counter",
              "Events reported by the sensors (before duplicate removal), by sensor, kind and service.");
   for (const auto& s : sensors_) {
     for (const auto& e : s.events) {
       out.sample("strikeout_events_total",
-                 Labels{{"sensor", s.name}, {"kind", core::to_string(e.kind)}, {"service", e.service}}, e.count);
+                 Labels{{"sensor", s.name}, {"kind", core::to_string(e.kind)}, {"service", e.service}},
+                 e.count);
     }
   }
   out.family("strikeout_events_duplicate_total", "counter", "Second reports of one failure, counted once.");
   out.sample("strikeout_events_duplicate_total", engine.duplicates);
-  out.family("strikeout_events_allowlisted_total", "counter", "Events from allowlisted sources (never punished).");
+  out.family("strikeout_events_allowlisted_total", "counter",
+             "Events from allowlisted sources (never punished).");
   out.sample("strikeout_events_allowlisted_total", engine.allowlisted);
-  out.family("strikeout_events_too_late_total", "counter", "Events older than the reorder tolerance, not counted.");
+  out.family("strikeout_events_too_late_total", "counter",
+             "Events older than the reorder tolerance, not counted.");
   out.sample("strikeout_events_too_late_total", engine.too_late);
 
-  out.family("strikeout_strikes_total", "counter", "Strikes (events counted toward a rule's threshold), by rule.");
+  out.family("strikeout_strikes_total", "counter",
+             "Strikes (events counted toward a rule's threshold), by rule.");
   for (const auto& r : rules_) {
     if (r.strikes > 0) out.sample("strikeout_strikes_total", Labels{{"rule", r.rule}}, r.strikes);
   }
@@ -103,9 +113,11 @@ std::string DaemonMetrics::render(const core::EngineStats& engine, const std::ve
   }
   out.family("strikeout_ban_extensions_total", "counter", "Bans moved later by tries while banned, by rule.");
   for (const auto& r : rules_) {
-    if (r.extensions > 0) out.sample("strikeout_ban_extensions_total", Labels{{"rule", r.rule}}, r.extensions);
+    if (r.extensions > 0)
+      out.sample("strikeout_ban_extensions_total", Labels{{"rule", r.rule}}, r.extensions);
   }
-  out.family("strikeout_bans_active", "gauge", "Bans in force, by rule (bans taken over at start: rule \"operator\").");
+  out.family("strikeout_bans_active", "gauge",
+             "Bans in force, by rule (bans taken over at start: rule \"operator\").");
   for (const auto& r : rules_) {
     if (r.bans > 0 || r.active > 0) out.sample("strikeout_bans_active", Labels{{"rule", r.rule}}, r.active);
   }
@@ -119,11 +131,14 @@ std::string DaemonMetrics::render(const core::EngineStats& engine, const std::ve
   out.family("strikeout_evictions_total", "counter", "Tracked keys dropped at the memory cap.");
   out.sample("strikeout_evictions_total", engine.evictions);
 
-  out.family("strikeout_kernel_batch_errors_total", "counter", "nftables batches the kernel refused (retried).");
+  out.family("strikeout_kernel_batch_errors_total", "counter",
+             "nftables batches the kernel refused (retried).");
   out.sample("strikeout_kernel_batch_errors_total", gauges.kernel_batch_errors);
-  out.family("strikeout_kernel_table_intact", "gauge", "1 when the nftables table and its sets are in the kernel.");
+  out.family("strikeout_kernel_table_intact", "gauge",
+             "1 when the nftables table and its sets are in the kernel.");
   out.sample("strikeout_kernel_table_intact", std::uint64_t{gauges.kernel_table_intact ? 1U : 0U});
-  out.family("strikeout_rate_limited_total", "counter", "New connections refused by the kernel's connection-rate limit.");
+  out.family("strikeout_rate_limited_total", "counter",
+             "New connections refused by the kernel's connection-rate limit.");
   out.sample("strikeout_rate_limited_total", gauges.rate_limited);
 
   out.family("strikeout_watchers", "gauge", "Clients running `strikeout watch`.");
@@ -134,7 +149,8 @@ std::string DaemonMetrics::render(const core::EngineStats& engine, const std::ve
   out.sample("strikeout_reloads_total", Labels{{"result", "ok"}}, gauges.reloads);
   out.sample("strikeout_reloads_total", Labels{{"result", "refused"}}, gauges.reload_failures);
   if (gauges.store_commit != nullptr) {
-    gauges.store_commit->write(out, "strikeout_store_commit_seconds", "Time of one store commit (fsync included).");
+    gauges.store_commit->write(out, "strikeout_store_commit_seconds",
+                               "Time of one store commit (fsync included).");
   }
   return out.take();
 }

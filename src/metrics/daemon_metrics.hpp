@@ -20,15 +20,15 @@ namespace strikeout::metrics {
 // Read from the daemon when scraped.
 struct SensorCounters {
   std::string name;
-  std::uint64_t lines = 0;       // lines (or journal records) read
-  std::uint64_t unparsed = 0;    // lines that looked like a mail server's but no matcher recognised
-  std::uint64_t errors = 0;      // read errors reported by the source
+  std::uint64_t lines = 0;     // lines (or journal records) read
+  std::uint64_t unparsed = 0;  // lines that looked like a mail server's but no matcher recognised
+  std::uint64_t errors = 0;    // read errors reported by the source
 };
 
 struct DaemonGauges {
-  double start_time_seconds = 0;         // Unix time the daemon started
-  std::uint64_t kernel_batch_errors = 0; // nftables batches refused (retried)
-  std::uint64_t rate_limited = 0;        // connections the kernel rate limit refused (NFLOG)
+  double start_time_seconds = 0;          // Unix time the daemon started
+  std::uint64_t kernel_batch_errors = 0;  // nftables batches refused (retried)
+  std::uint64_t rate_limited = 0;         // connections the kernel rate limit refused (NFLOG)
   bool kernel_table_intact = true;
   std::uint64_t watchers = 0;
   std::uint64_t watchers_dropped = 0;
@@ -65,8 +65,8 @@ class DaemonMetrics {
   struct RuleCount {
     std::string rule;
     std::uint64_t strikes = 0;
-    std::uint64_t bans = 0;       // new bans (not extensions)
-    std::uint64_t extensions = 0; // bans moved later by retries
+    std::uint64_t bans = 0;        // new bans (not extensions)
+    std::uint64_t extensions = 0;  // bans moved later by retries
     std::uint64_t active = 0;
   };
   RuleCount& rule(std::string_view name);

@@ -12,7 +12,9 @@ HttpRequest bad(int status, std::string why) {
   return r;
 }
 
-bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool is_control(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
 
 }  // namespace
 
@@ -51,8 +53,10 @@ HttpRequest parse_http_request(std::string_view bytes) {
   for (char c : method) {
     if (c < 'A' || c > 'Z') return bad(400, "malformed method");
   }
-  if (target.front() != '/' || target.find(' ') != std::string_view::npos) return bad(400, "malformed target");
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") return bad(505, "only HTTP/1.0 and HTTP/1.1 are served");
+  if (target.front() != '/' || target.find(' ') != std::string_view::npos)
+    return bad(400, "malformed target");
+  if (version != "HTTP/1.1" && version != "HTTP/1.0")
+    return bad(505, "only HTTP/1.0 and HTTP/1.1 are served");
 
   // Header lines: "Name: value" without control bytes (a tab is allowed in values).
   std::size_t pos = eol + 1;

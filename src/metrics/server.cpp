@@ -31,12 +31,18 @@ std::string reply(int status, std::string_view reason, std::string_view content_
 
 std::string_view reason_of(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Bad Request";
+    case 200:
+      return "OK";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Bad Request";
   }
 }
 }  // namespace
@@ -82,7 +88,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read() {
-    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+    socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec,
+                                                                              std::size_t n) {
       if (self->closed_ || self->server_->closed) return;
       if (ec) {
         self->close();
@@ -92,29 +99,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->request_.append(self->chunk_.data(), n);
       const HttpRequest r = parse_http_request(self->request_);
       switch (r.status) {
-        case HttpRequest::Status::Incomplete: self->read(); return;
-        case HttpRequest::Status::Bad:
-          self->respond(reply(r.error_status, reason_of(r.error_status), "text/plain; charset=utf-8", r.error + "\n", false));
+        case HttpRequest::Status::Incomplete:
+          self->read();
           return;
-        case HttpRequest::Status::Complete: break;
+        case HttpRequest::Status::Bad:
+          self->respond(reply(r.error_status, reason_of(r.error_status), "text/plain; charset=utf-8",
+                              r.error + "\n", false));
+          return;
+        case HttpRequest::Status::Complete:
+          break;
       }
       const bool head = r.method == "HEAD";
       if (r.method != "GET" && !head) {
         self->respond(reply(405, reason_of(405), "text/plain; charset=utf-8", "only GET and HEAD\n", false));
       } else if (r.target != "/metrics") {
-        self->respond(reply(404, reason_of(404), "text/plain; charset=utf-8", "the metrics are at /metrics\n", head));
+        self->respond(
+            reply(404, reason_of(404), "text/plain; charset=utf-8", "the metrics are at /metrics\n", head));
       } else {
         ++self->server_->scrapes;
-        self->respond(reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", self->server_->render(), head));
+        self->respond(
+            reply(200, "OK", "text/plain; version=0.0.4; charset=utf-8", self->server_->render(), head));
       }
     });
   }
 
   void respond(std::string text) {
     out_ = std::move(text);
-    asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](const asio::error_code&, std::size_t) {
-      self->close();
-    });
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](const asio::error_code&, std::size_t) { self->close(); });
   }
 
   std::shared_ptr<MetricsServer::Impl> server_;
@@ -144,9 +156,8 @@ void MetricsServer::Impl::accept() {
   });
 }
 
-std::variant<std::unique_ptr<MetricsServer>, std::string> MetricsServer::open(asio::io_context& io,
-                                                                              MetricsServerOptions options,
-                                                                              std::function<std::string()> render) {
+std::variant<std::unique_ptr<MetricsServer>, std::string> MetricsServer::open(
+    asio::io_context& io, MetricsServerOptions options, std::function<std::string()> render) {
   auto impl = std::make_shared<Impl>(io, options, std::move(render));
   const tcp::endpoint endpoint(to_asio(options.address), options.port);
   asio::error_code ec;
@@ -155,8 +166,9 @@ std::variant<std::unique_ptr<MetricsServer>, std::string> MetricsServer::open(as
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    const std::string where = endpoint.address().is_v6() ? fmt::format("[{}]:{}", endpoint.address().to_string(), options.port)
-                                                         : fmt::format("{}:{}", endpoint.address().to_string(), options.port);
+    const std::string where = endpoint.address().is_v6()
+                                  ? fmt::format("[{}]:{}", endpoint.address().to_string(), options.port)
+                                  : fmt::format("{}:{}", endpoint.address().to_string(), options.port);
     return "cannot listen for metrics on " + where + ": " + ec.message();
   }
   impl->accept();
@@ -178,7 +190,11 @@ std::uint16_t MetricsServer::port() const {
   asio::error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();
 }
-std::uint64_t MetricsServer::scrapes() const { return impl_->scrapes; }
-std::uint64_t MetricsServer::refused() const { return impl_->refused; }
+std::uint64_t MetricsServer::scrapes() const {
+  return impl_->scrapes;
+}
+std::uint64_t MetricsServer::refused() const {
+  return impl_->refused;
+}
 
 }  // namespace strikeout::metrics

@@ -33,9 +33,9 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  std::uint16_t port() const;            // the port bound (useful with port 0)
-  std::uint64_t scrapes() const;         // answered GET /metrics
-  std::uint64_t refused() const;         // connections closed for the limit
+  std::uint16_t port() const;     // the port bound (useful with port 0)
+  std::uint64_t scrapes() const;  // answered GET /metrics
+  std::uint64_t refused() const;  // connections closed for the limit
 
   struct Impl;
 

@@ -23,9 +23,12 @@ std::string_view DecisionFormatter::tag_for(const std::string& rule_name) const 
   if (rule == nullptr) return "SMTP_OPERATOR";
   if (rule->key == core::KeyKind::Username) return "SMTP_AUTH_CAMPAIGN";
   switch (rule->on) {
-    case core::EventKind::AuthFailure: return "SMTP_AUTH_FAIL";
-    case core::EventKind::Connect: return "SMTP_CONN_RATE";
-    case core::EventKind::AuthSuccess: return "SMTP_AUTH_OK";
+    case core::EventKind::AuthFailure:
+      return "SMTP_AUTH_FAIL";
+    case core::EventKind::Connect:
+      return "SMTP_CONN_RATE";
+    case core::EventKind::AuthSuccess:
+      return "SMTP_AUTH_OK";
   }
   return "SMTP";
 }
@@ -43,7 +46,7 @@ std::string DecisionFormatter::human(const core::Decision& d) const {
     case core::DecisionKind::Ban: {
       const auto length = std::chrono::duration_cast<core::Duration>(d.until - d.time);
       const char* what = d.action == core::RuleAction::Tarpit ? "SMTP_AUTH_TARPIT: Off to the decoy"
-                                                               : "SMTP_AUTH_REJECTED: Go AWAY";
+                                                              : "SMTP_AUTH_REJECTED: Go AWAY";
       out += fmt::format("{}{}: SRC={} rule={} {}={} until={} offence={} count={}", what,
                          d.extended ? " (again)" : "", target, d.rule, d.extended ? "extended_by" : "ban",
                          core::format_duration(length), until_text(d.until), d.offence, d.count);
@@ -173,22 +176,29 @@ char* DecisionFormatter::EscapedField::write(char* p, std::string_view value) co
   next = (next + 1) % kEntries;
   raw[i].assign(value);
   escaped[i].resize(kMaxJsonEscapedGrowth * value.size());
-  escaped[i].resize(static_cast<std::size_t>(write_json_escaped(escaped[i].data(), value) - escaped[i].data()));
+  escaped[i].resize(
+      static_cast<std::size_t>(write_json_escaped(escaped[i].data(), value) - escaped[i].data()));
   return put(p, escaped[i]);
 }
 
 std::size_t DecisionFormatter::json_bound(const core::Decision& d) {
-  return kJsonFixedBound + kMaxJsonEscapedGrowth * (d.rule.size() + d.user.size() + d.reason.size() +
-                                                     d.sensor.size());
+  return kJsonFixedBound +
+         kMaxJsonEscapedGrowth * (d.rule.size() + d.user.size() + d.reason.size() + d.sensor.size());
 }
 
 char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
   p = put(p, "{\"time\":\"");
   p = fast_time_.write(p, d.time);
   switch (d.kind) {
-    case core::DecisionKind::Strike: p = put(p, "\",\"action\":\"strike\""); break;
-    case core::DecisionKind::Ban: p = put(p, "\",\"action\":\"ban\""); break;
-    case core::DecisionKind::Unban: p = put(p, "\",\"action\":\"unban\""); break;
+    case core::DecisionKind::Strike:
+      p = put(p, "\",\"action\":\"strike\"");
+      break;
+    case core::DecisionKind::Ban:
+      p = put(p, "\",\"action\":\"ban\"");
+      break;
+    case core::DecisionKind::Unban:
+      p = put(p, "\",\"action\":\"unban\"");
+      break;
   }
   p = put(p, ",\"address\":\"");
   p = write_prefix(p, d.target);
@@ -213,8 +223,8 @@ char* DecisionFormatter::write_json(char* p, const core::Decision& d) const {
     p = put(p, ",\"offence\":");
     p = put_number(p, d.offence);
     p = put(p, d.extended ? ",\"extended\":true" : ",\"extended\":false");
-    p = put(p, d.action == core::RuleAction::Tarpit ? ",\"rule_action\":\"tarpit\""
-                                                    : ",\"rule_action\":\"ban\"");
+    p = put(
+        p, d.action == core::RuleAction::Tarpit ? ",\"rule_action\":\"tarpit\"" : ",\"rule_action\":\"ban\"");
   }
   if (!d.user.empty()) p = put_string_field(p, ",\"user\":\"", d.user);
   if (!d.reason.empty()) {

@@ -63,10 +63,10 @@ class DecisionFormatter {
   // formatted once per day. Not thread-safe (one formatter per thread).
   struct FastTime {
     mutable std::int64_t day = 0;
-    mutable std::string date;  // "2026-03-09T", empty until the first call
-    mutable core::Time last{};           // the time last written, and its text
+    mutable std::string date;   // "2026-03-09T", empty until the first call
+    mutable core::Time last{};  // the time last written, and its text
     mutable char last_text[40] = {};
-    mutable std::size_t last_size = 0;   // 0: nothing remembered
+    mutable std::size_t last_size = 0;  // 0: nothing remembered
     char* write(char* p, core::Time t) const;
     char* format(char* p, core::Time t) const;
   };

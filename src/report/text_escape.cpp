@@ -37,9 +37,13 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 
 namespace {
 // True for bytes that append_quoted writes as they are.
-constexpr bool plain_quoted(std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+constexpr bool plain_quoted(std::uint8_t c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
 // True for bytes that append_json_escaped writes as they are (ASCII without escapes).
-constexpr bool plain_json(std::uint8_t c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+constexpr bool plain_json(std::uint8_t c) {
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
 }  // namespace
 
 void append_quoted(std::string& out, std::string_view text) {
@@ -73,7 +77,7 @@ inline bool plain_json_word(std::uint64_t x) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
   const std::uint64_t below_space = (x - kOnes * 0x20) & ~x & kHigh;  // a byte < 0x20
-  const std::uint64_t above_tilde = ((x + kOnes * 1) | x) & kHigh;     // a byte >= 0x7f
+  const std::uint64_t above_tilde = ((x + kOnes * 1) | x) & kHigh;    // a byte >= 0x7f
   const std::uint64_t q = x ^ (kOnes * '"');
   const std::uint64_t b = x ^ (kOnes * '\\');
   const std::uint64_t quote = (q - kOnes) & ~q & kHigh;

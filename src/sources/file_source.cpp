@@ -27,7 +27,9 @@ constexpr std::uint32_t kDirMask =
 // changing. It follows the inode, so it keeps working after the file is renamed.
 constexpr std::uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF;
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 // Reads exactly `size` bytes at `offset`; false on a short read or an error.
 bool pread_all(int fd, char* out, std::size_t size, std::uint64_t offset) {
@@ -119,7 +121,8 @@ std::variant<std::unique_ptr<FileSource>, std::string> FileSource::open(FileSour
 
 std::optional<std::string> FileSource::start() {
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_fd_ < 0) return "log file " + path_ + ": cannot create an inotify instance: " + errno_text(errno);
+  if (inotify_fd_ < 0)
+    return "log file " + path_ + ": cannot create an inotify instance: " + errno_text(errno);
   dir_watch_ = ::inotify_add_watch(inotify_fd_, dir_.c_str(), kDirMask);
   if (dir_watch_ < 0)
     return "log file " + path_ + ": cannot watch its directory " + dir_ + ": " + errno_text(errno);
@@ -128,8 +131,7 @@ std::optional<std::string> FileSource::start() {
     resume_from(*resume_);
   } else {
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 && errno != ENOENT)
-      return "log file " + path_ + ": cannot open it: " + errno_text(errno);
+    if (fd < 0 && errno != ENOENT) return "log file " + path_ + ": cannot open it: " + errno_text(errno);
     if (fd < 0) {
       notice(core::SourceNoticeKind::Waiting,
              path_ + " does not exist (yet): reading starts at its beginning when it appears");
@@ -211,11 +213,15 @@ void FileSource::resume_from(const core::FilePosition& saved) {
                  std::to_string(saved.inode) + ", but the line before offset " +
                  std::to_string(saved.offset) + " differs): reading it from the beginning");
     } else {
-      notice(core::SourceNoticeKind::PositionLost,
-             "the file " + path_ + " was read from before (inode " + std::to_string(saved.inode) +
-                 ") is no longer in " + dir_ + " (rotated and then removed or compressed while "
-                 "strikeout was stopped): reading " + path_ + " from its beginning; lines written to "
-                 "the old file after offset " + std::to_string(saved.offset) + " were not read");
+      notice(core::SourceNoticeKind::PositionLost, "the file " + path_ + " was read from before (inode " +
+                                                       std::to_string(saved.inode) + ") is no longer in " +
+                                                       dir_ +
+                                                       " (rotated and then removed or compressed while "
+                                                       "strikeout was stopped): reading " +
+                                                       path_ +
+                                                       " from its beginning; lines written to "
+                                                       "the old file after offset " +
+                                                       std::to_string(saved.offset) + " were not read");
     }
     adopt(fd, 0, base_);
     return;
@@ -223,7 +229,8 @@ void FileSource::resume_from(const core::FilePosition& saved) {
   if (open_errno == ENOENT) {
     notice(core::SourceNoticeKind::PositionLost,
            "the file " + path_ + " was read from before (inode " + std::to_string(saved.inode) +
-               ") is gone and " + path_ + " does not exist: reading starts at its beginning when it "
+               ") is gone and " + path_ +
+               " does not exist: reading starts at its beginning when it "
                "appears");
   } else {
     stats_.errors++;
@@ -343,9 +350,9 @@ void FileSource::drain_events() {
         if (event.wd == dir_watch_) {
           dir_watch_ = -1;
           stats_.errors++;
-          notice(core::SourceNoticeKind::Error,
-                 "the directory " + dir_ + " of " + path_ + " was removed or moved: a new " + path_ +
-                     " is only noticed if the directory comes back");
+          notice(core::SourceNoticeKind::Error, "the directory " + dir_ + " of " + path_ +
+                                                    " was removed or moved: a new " + path_ +
+                                                    " is only noticed if the directory comes back");
         } else if (event.wd == pending_watch_) {
           pending_watch_ = -1;
           pending_inode_ = 0;
@@ -387,14 +394,14 @@ bool FileSource::check_truncation() {
     partial_dropped_ = keep_dropped;
     set_position(keep_position.offset, keep_position.fingerprint, keep_position.fingerprint_length);
     notice(core::SourceNoticeKind::Truncated,
-           path_ + " was truncated (copytruncate): reading the rest of its copy " + dir_ + "/" +
-               copy_name + " from offset " + std::to_string(keep_position.offset) + ", then " + path_ +
+           path_ + " was truncated (copytruncate): reading the rest of its copy " + dir_ + "/" + copy_name +
+               " from offset " + std::to_string(keep_position.offset) + ", then " + path_ +
                " from its beginning");
     return true;
   }
-  notice(core::SourceNoticeKind::Truncated,
-         path_ + " was truncated (copytruncate) at offset " + std::to_string(here.offset) +
-             ": reading it again from the beginning");
+  notice(core::SourceNoticeKind::Truncated, path_ + " was truncated (copytruncate) at offset " +
+                                                std::to_string(here.offset) +
+                                                ": reading it again from the beginning");
   read_pos_ = 0;
   partial_.clear();
   partial_dropped_ = 0;
@@ -402,8 +409,7 @@ bool FileSource::check_truncation() {
   return true;
 }
 
-void FileSource::deliver(core::LogSink& sink, std::string_view line, bool truncated,
-                         bool unterminated) {
+void FileSource::deliver(core::LogSink& sink, std::string_view line, bool truncated, bool unterminated) {
   stats_.lines++;
   if (truncated) {
     stats_.long_lines++;
@@ -448,9 +454,9 @@ std::size_t FileSource::split_lines(core::LogSink& sink, const char* data, std::
       hash = fingerprint_hash(std::string_view(data + i + piece + 1 - length, length));
     } else if (partial_dropped_ == 0) {
       const std::size_t from_partial = length - piece - 1;
-      hash = fingerprint_hash(std::string_view(data + i, piece + 1),
-                              fingerprint_hash(std::string_view(partial_).substr(
-                                  partial_.size() - from_partial)));
+      hash = fingerprint_hash(
+          std::string_view(data + i, piece + 1),
+          fingerprint_hash(std::string_view(partial_).substr(partial_.size() - from_partial)));
     } else {
       hash = fingerprint_at(current_.fd, end).first;
     }
@@ -524,9 +530,9 @@ bool FileSource::switch_if_rotated(core::LogSink& sink) {
   adopt(fd, 0, base_);
   stats_.rotations++;
   if (had_tail) deliver(sink, tail, tail_cut, true);
-  notice(core::SourceNoticeKind::Rotated,
-         path_ + " was rotated: finished the previous file (" + old_name + ", " +
-             std::to_string(old_end) + " bytes), reading the new one from its beginning");
+  notice(core::SourceNoticeKind::Rotated, path_ + " was rotated: finished the previous file (" + old_name +
+                                              ", " + std::to_string(old_end) +
+                                              " bytes), reading the new one from its beginning");
   return true;
 }
 

@@ -31,8 +31,8 @@
 namespace strikeout::sources {
 
 struct FileSourceOptions {
-  std::string name;   // the key of its position in the PositionStore; the path when empty
-  std::string path;   // the log file's name; its directory must exist
+  std::string name;  // the key of its position in the PositionStore; the path when empty
+  std::string path;  // the log file's name; its directory must exist
   // Longest line kept whole; a longer one is delivered cut to this size (LineInfo::truncated) and its
   // remaining bytes are skipped, so a runaway writer can never grow our memory.
   std::size_t max_line_bytes = 64 * 1024;
@@ -76,14 +76,12 @@ class FileSource final : public core::LogSource {
   void drain_events();
   bool check_truncation();
   bool read_current(core::LogSink& sink, std::size_t max_lines, std::size_t& delivered);
-  std::size_t split_lines(core::LogSink& sink, const char* data, std::size_t size,
-                          std::size_t budget);
+  std::size_t split_lines(core::LogSink& sink, const char* data, std::size_t size, std::size_t budget);
   void deliver(core::LogSink& sink, std::string_view line, bool truncated, bool unterminated);
   bool switch_if_rotated(core::LogSink& sink);
   void watch_pending(std::uint64_t inode);
   void set_position(std::uint64_t offset, std::uint64_t fingerprint, std::uint32_t length);
-  int find_sibling(const core::FilePosition& saved, std::uint64_t skip_inode,
-                   std::string& found_name) const;
+  int find_sibling(const core::FilePosition& saved, std::uint64_t skip_inode, std::string& found_name) const;
   void notice(core::SourceNoticeKind kind, std::string message);
   void flush_notices(core::LogSink& sink);
 
@@ -97,12 +95,12 @@ class FileSource final : public core::LogSource {
   int inotify_fd_ = -1;
   int dir_watch_ = -1;
   OpenFile current_;
-  int pending_watch_ = -1;          // watch on a new, still empty file at the path
+  int pending_watch_ = -1;  // watch on a new, still empty file at the path
   std::uint64_t pending_inode_ = 0;
 
   // Reading state. Invariant: read_pos_ == consumed offset + partial_.size() + partial_dropped_.
-  std::uint64_t read_pos_ = 0;      // file offset of the next byte to read
-  std::string partial_;             // bytes of a line whose newline has not arrived (<= max_line_)
+  std::uint64_t read_pos_ = 0;         // file offset of the next byte to read
+  std::string partial_;                // bytes of a line whose newline has not arrived (<= max_line_)
   std::uint64_t partial_dropped_ = 0;  // bytes of that line beyond max_line_, skipped
   std::vector<char> chunk_;
 

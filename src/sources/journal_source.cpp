@@ -11,7 +11,9 @@
 namespace strikeout::sources {
 namespace {
 
-std::string errno_text(int negative_errno) { return std::strerror(-negative_errno); }
+std::string errno_text(int negative_errno) {
+  return std::strerror(-negative_errno);
+}
 
 // The value of FIELD in the current record, without the "FIELD=" prefix; empty when absent.
 std::string_view field(sd_journal* j, const char* name) {
@@ -37,15 +39,15 @@ std::uint32_t parse_pid(std::string_view text) {
 
 std::optional<std::string> validate_journal_match(std::string_view match) {
   const std::size_t eq = match.find('=');
-  if (eq == std::string_view::npos)
-    return "journal match '" + std::string(match) + "': expected FIELD=value";
+  if (eq == std::string_view::npos) return "journal match '" + std::string(match) + "': expected FIELD=value";
   if (eq == 0) return "journal match '" + std::string(match) + "': the field name is empty";
   if (match[0] >= '0' && match[0] <= '9')
     return "journal match '" + std::string(match) + "': a field name cannot start with a digit";
   for (std::size_t i = 0; i < eq; ++i) {
     const char c = match[i];
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-      return "journal match '" + std::string(match) + "': field names are upper-case letters, digits "
+      return "journal match '" + std::string(match) +
+             "': field names are upper-case letters, digits "
              "and '_'";
   }
   return std::nullopt;
@@ -58,8 +60,7 @@ JournalSource::~JournalSource() {
   if (journal_ != nullptr) sd_journal_close(journal_);
 }
 
-std::variant<std::unique_ptr<JournalSource>, std::string> JournalSource::open(
-    JournalSourceOptions options) {
+std::variant<std::unique_ptr<JournalSource>, std::string> JournalSource::open(JournalSourceOptions options) {
   for (const auto& m : options.matches) {
     if (auto error = validate_journal_match(m)) return std::move(*error);
   }
@@ -72,9 +73,8 @@ std::variant<std::unique_ptr<JournalSource>, std::string> JournalSource::open(
 std::optional<std::string> JournalSource::start() {
   const std::string which =
       options_.directory.empty() ? std::string("the system journal") : "the journal in " + options_.directory;
-  int r = options_.directory.empty()
-              ? sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY)
-              : sd_journal_open_directory(&journal_, options_.directory.c_str(), 0);
+  int r = options_.directory.empty() ? sd_journal_open(&journal_, SD_JOURNAL_LOCAL_ONLY)
+                                     : sd_journal_open_directory(&journal_, options_.directory.c_str(), 0);
   if (r < 0) {
     journal_ = nullptr;
     return "cannot open " + which + ": " + errno_text(r);
@@ -124,9 +124,9 @@ void JournalSource::position_at_start() {
   }
   const int r = sd_journal_seek_cursor(journal_, saved.c_str());
   if (r < 0) {
-    notice(core::SourceNoticeKind::CursorNotFound,
-           "the saved journal cursor of " + name_ + " is not usable (" + errno_text(r) +
-               "): starting at the end of the journal");
+    notice(core::SourceNoticeKind::CursorNotFound, "the saved journal cursor of " + name_ +
+                                                       " is not usable (" + errno_text(r) +
+                                                       "): starting at the end of the journal");
     at_tail();
     return;
   }
@@ -170,9 +170,9 @@ bool JournalSource::deliver_current(core::LogSink& sink) {
   stats_.bytes += record.message.size();
   if (record.truncated) {
     stats_.long_lines++;
-    notice(core::SourceNoticeKind::LineTooLong,
-           name_ + ": a journal MESSAGE longer than " + std::to_string(options_.max_message_bytes) +
-               " bytes was cut to that size");
+    notice(core::SourceNoticeKind::LineTooLong, name_ + ": a journal MESSAGE longer than " +
+                                                    std::to_string(options_.max_message_bytes) +
+                                                    " bytes was cut to that size");
   }
   sink.on_record(record, position_);
   return true;
@@ -197,8 +197,8 @@ core::ReadResult JournalSource::read(core::LogSink& sink, std::size_t max_lines)
     const int r = sd_journal_next(journal_);
     if (r < 0) {
       stats_.errors++;
-      sink.on_notice({core::SourceNoticeKind::Error,
-                      "reading the journal for " + name_ + " failed: " + errno_text(r)});
+      sink.on_notice(
+          {core::SourceNoticeKind::Error, "reading the journal for " + name_ + " failed: " + errno_text(r)});
       break;
     }
     if (r == 0) break;
@@ -215,8 +215,8 @@ std::optional<core::Duration> JournalSource::wake_within() const {
   if (sd_journal_get_timeout(journal_, &when) < 0 || when == UINT64_MAX) return std::nullopt;
   timespec now{};
   ::clock_gettime(CLOCK_MONOTONIC, &now);
-  const auto now_us = static_cast<std::uint64_t>(now.tv_sec) * 1000000U +
-                      static_cast<std::uint64_t>(now.tv_nsec) / 1000U;
+  const auto now_us =
+      static_cast<std::uint64_t>(now.tv_sec) * 1000000U + static_cast<std::uint64_t>(now.tv_nsec) / 1000U;
   return core::Duration{when > now_us ? static_cast<std::int64_t>(when - now_us) : 0};
 }
 

@@ -3,9 +3,9 @@
 //
 // Records are selected by matches ("SYSLOG_IDENTIFIER=postfix/smtpd", "SYSLOG_IDENTIFIER=dovecot", or
 // "_SYSTEMD_UNIT=postfix@-.service" under systemd), as sd_journal_add_match() takes them: several
-// values of one field are ORed, different fields are ANDed (the configuration's documented meaning). The position is journald's cursor of
-// the last record delivered: on restart reading resumes just after it (checked with
-// sd_journal_test_cursor); on first start at the journal's tail.
+// values of one field are ORed, different fields are ANDed (the configuration's documented meaning). The
+// position is journald's cursor of the last record delivered: on restart reading resumes just after it
+// (checked with sd_journal_test_cursor); on first start at the journal's tail.
 //
 // No threads, no blocking: the daemon polls fd() and calls read().
 #pragma once
@@ -24,7 +24,7 @@ struct sd_journal;
 namespace strikeout::sources {
 
 struct JournalSourceOptions {
-  std::string name = "journal";          // the key of its cursor in the PositionStore
+  std::string name = "journal";  // the key of its cursor in the PositionStore
   // A directory of journal files (tests, a copied journal, a container's journal); empty: this
   // machine's system journal (local only).
   std::string directory;

@@ -16,7 +16,9 @@ namespace {
 constexpr std::string_view kHeader = "strikeout-positions 1";
 constexpr std::uint32_t kMaxFingerprintLength = 1024;
 
-bool needs_escape(unsigned char c) { return c <= 0x20 || c == '%' || c >= 0x7f; }
+bool needs_escape(unsigned char c) {
+  return c <= 0x20 || c == '%' || c >= 0x7f;
+}
 
 std::string escape(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -119,15 +121,15 @@ class Parser {
     while (pos < text_.size()) {
       ++line_no_;
       const std::size_t nl = text_.find('\n', pos);
-      if (nl == std::string_view::npos)
-        return error("the last line has no newline (the file was cut short)");
+      if (nl == std::string_view::npos) return error("the last line has no newline (the file was cut short)");
       const std::string_view line = text_.substr(pos, nl - pos);
       pos = nl + 1;
       if (line.empty() || line[0] == '#') continue;
       if (end_count) return error("text after the 'end' line");
       if (!header_seen) {
         if (line != kHeader)
-          return error("expected the header '" + std::string(kHeader) + "' (not a positions file, "
+          return error("expected the header '" + std::string(kHeader) +
+                       "' (not a positions file, "
                        "or a newer version)");
         header_seen = true;
         continue;
@@ -210,12 +212,13 @@ class Parser {
   PositionMap positions_;
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 }  // namespace
 
-std::variant<PositionMap, std::string> parse_positions(std::string_view text,
-                                                       std::string_view file_name) {
+std::variant<PositionMap, std::string> parse_positions(std::string_view text, std::string_view file_name) {
   return Parser(text, file_name).run();
 }
 
@@ -226,7 +229,8 @@ std::string format_positions(const PositionMap& positions) {
   for (const auto& [name, position] : positions) {
     if (const auto* file = std::get_if<core::FilePosition>(&position)) {
       std::string fp(16, '0');
-      for (int i = 0; i < 16; ++i) fp[static_cast<std::size_t>(15 - i)] = kHex[(file->fingerprint >> (4 * i)) & 0xf];
+      for (int i = 0; i < 16; ++i)
+        fp[static_cast<std::size_t>(15 - i)] = kHex[(file->fingerprint >> (4 * i)) & 0xf];
       out += "file " + escape(name) + " inode=" + std::to_string(file->inode) +
              " offset=" + std::to_string(file->offset) + " fingerprint=" + fp +
              " length=" + std::to_string(file->fingerprint_length) + "\n";

@@ -31,8 +31,7 @@ using PositionMap = std::map<std::string, core::SourcePosition, std::less<>>;
 // a malformed or out-of-range number, a fingerprint length above 1024 or above the offset, a
 // duplicate source, a bad escape, a line without its newline, and a file without its `end` line or
 // whose `end` count disagrees. Never throws.
-std::variant<PositionMap, std::string> parse_positions(std::string_view text,
-                                                       std::string_view file_name);
+std::variant<PositionMap, std::string> parse_positions(std::string_view text, std::string_view file_name);
 
 // The inverse: text that parse_positions() reads back to the same map.
 std::string format_positions(const PositionMap& positions);

@@ -23,7 +23,9 @@ std::uint32_t get32(const std::uint8_t* p) {
   for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
-core::Time get_time(const std::uint8_t* p) { return core::from_micros(static_cast<std::int64_t>(get64(p))); }
+core::Time get_time(const std::uint8_t* p) {
+  return core::from_micros(static_cast<std::int64_t>(get64(p)));
+}
 
 constexpr std::uint8_t kLastReporter = static_cast<std::uint8_t>(core::Reporter::Operator);
 constexpr std::uint8_t kKnownFlags = 0x0f;
@@ -55,7 +57,8 @@ std::optional<std::vector<core::Time>> decode_times(std::span<const std::uint8_t
   }
   const std::size_t n = blob.size() / 8;
   if (n > kMaxWindowTimes) {
-    error = "window timestamps: " + std::to_string(n) + " of them, more than " + std::to_string(kMaxWindowTimes);
+    error =
+        "window timestamps: " + std::to_string(n) + " of them, more than " + std::to_string(kMaxWindowTimes);
     return std::nullopt;
   }
   std::vector<core::Time> out;
@@ -83,15 +86,16 @@ Bytes encode_campaign_sources(std::span<const core::SavedCampaignSource> sources
   return out;
 }
 
-std::optional<std::vector<core::SavedCampaignSource>> decode_campaign_sources(std::span<const std::uint8_t> blob,
-                                                                              std::string& error) {
+std::optional<std::vector<core::SavedCampaignSource>> decode_campaign_sources(
+    std::span<const std::uint8_t> blob, std::string& error) {
   if (blob.size() % kCampaignSourceBytes != 0) {
     error = "campaign sources: " + std::to_string(blob.size()) + " bytes is not a multiple of 25";
     return std::nullopt;
   }
   const std::size_t n = blob.size() / kCampaignSourceBytes;
   if (n > kMaxCampaignSources) {
-    error = "campaign sources: " + std::to_string(n) + " of them, more than " + std::to_string(kMaxCampaignSources);
+    error = "campaign sources: " + std::to_string(n) + " of them, more than " +
+            std::to_string(kMaxCampaignSources);
     return std::nullopt;
   }
   std::vector<core::SavedCampaignSource> out;
@@ -112,7 +116,8 @@ std::optional<std::vector<core::SavedCampaignSource>> decode_campaign_sources(st
       error = where + a.to_string() + " has host bits set after /" + std::to_string(len);
       return std::nullopt;
     }
-    if (std::any_of(out.begin(), out.end(), [&](const core::SavedCampaignSource& s) { return s.source == prefix; })) {
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const core::SavedCampaignSource& s) { return s.source == prefix; })) {
       error = where + prefix.to_string() + " is listed twice";
       return std::nullopt;
     }
@@ -135,7 +140,8 @@ Bytes encode_reports(std::span<const core::SavedReport> reports) {
   return out;
 }
 
-std::optional<std::vector<core::SavedReport>> decode_reports(std::span<const std::uint8_t> blob, std::string& error) {
+std::optional<std::vector<core::SavedReport>> decode_reports(std::span<const std::uint8_t> blob,
+                                                             std::string& error) {
   if (blob.empty() || blob.size() % kReportBytes != 0 || blob.size() / kReportBytes > kMaxReports) {
     error = "pairing reports: " + std::to_string(blob.size()) + " bytes is not 1 to 4 records of 16 bytes";
     return std::nullopt;

@@ -27,7 +27,7 @@
 
 namespace strikeout::store {
 
-inline constexpr std::size_t kMaxWindowTimes = 4096;     // a rule's hits is far below this
+inline constexpr std::size_t kMaxWindowTimes = 4096;  // a rule's hits is far below this
 inline constexpr std::size_t kMaxCampaignSources = 4096;
 inline constexpr std::size_t kMaxReports = 4;
 inline constexpr std::size_t kCampaignSourceBytes = 25;
@@ -47,12 +47,13 @@ std::optional<std::vector<core::Time>> decode_times(std::span<const std::uint8_t
 Bytes encode_campaign_sources(std::span<const core::SavedCampaignSource> sources);
 // Refuses a length that is not a multiple of 25, more than kMaxCampaignSources, a prefix length beyond
 // its family (32 for IPv4, 128 for IPv6), host bits set after the length, and a source listed twice.
-std::optional<std::vector<core::SavedCampaignSource>> decode_campaign_sources(std::span<const std::uint8_t> blob,
-                                                                              std::string& error);
+std::optional<std::vector<core::SavedCampaignSource>> decode_campaign_sources(
+    std::span<const std::uint8_t> blob, std::string& error);
 
 Bytes encode_reports(std::span<const core::SavedReport> reports);
 // Refuses a length that is not a multiple of 16, none or more than kMaxReports, a reporter that is not
 // a core::Reporter, flags beyond the filter's four bits, and non-zero padding.
-std::optional<std::vector<core::SavedReport>> decode_reports(std::span<const std::uint8_t> blob, std::string& error);
+std::optional<std::vector<core::SavedReport>> decode_reports(std::span<const std::uint8_t> blob,
+                                                             std::string& error);
 
 }  // namespace strikeout::store

@@ -81,11 +81,14 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
 
 bool read_schema_version(sqlite3* db, int& version, std::string& error) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type='table'", -1, &st, nullptr) !=
+      SQLITE_OK) {
     error = sqlite3_errmsg(db);
     return false;
   }
@@ -136,24 +139,26 @@ bool migrate(sqlite3* db, std::span<const Migration> steps, int target, std::str
   int version = 0;
   if (!read_schema_version(db, version, error)) return false;
   if (version > target) {
-    error = "schema version " + std::to_string(version) + " was written by a newer strikeout; this one knows up to " +
-            std::to_string(target);
+    error = "schema version " + std::to_string(version) +
+            " was written by a newer strikeout; this one knows up to " + std::to_string(target);
     return false;
   }
   while (version < target) {
-    const auto step = std::find_if(steps.begin(), steps.end(), [&](const Migration& m) { return m.from == version; });
+    const auto step =
+        std::find_if(steps.begin(), steps.end(), [&](const Migration& m) { return m.from == version; });
     if (step == steps.end()) {
       error = "no migration from schema version " + std::to_string(version);
       return false;
     }
     std::string why;
     const std::string sql = std::string("BEGIN IMMEDIATE;") + step->sql +
-                            ";UPDATE schema_version SET version = " + std::to_string(version + 1) + ";COMMIT;";
+                            ";UPDATE schema_version SET version = " + std::to_string(version + 1) +
+                            ";COMMIT;";
     if (!exec(db, sql.c_str(), why)) {
       std::string ignored;
       exec(db, "ROLLBACK", ignored);
-      error = "migrating from schema version " + std::to_string(version) + " to " + std::to_string(version + 1) +
-              ": " + why;
+      error = "migrating from schema version " + std::to_string(version) + " to " +
+              std::to_string(version + 1) + ": " + why;
       return false;
     }
     ++version;

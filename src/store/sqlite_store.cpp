@@ -78,16 +78,22 @@ struct Binder {
 
 std::string_view column_text(sqlite3_stmt* st, int i) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
-  return p == nullptr ? std::string_view{} : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+  return p == nullptr ? std::string_view{}
+                      : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
 }
 std::span<const std::uint8_t> column_blob(sqlite3_stmt* st, int i) {
   const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, i));
-  return p == nullptr ? std::span<const std::uint8_t>{}
-                      : std::span<const std::uint8_t>(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
+  return p == nullptr
+             ? std::span<const std::uint8_t>{}
+             : std::span<const std::uint8_t>(p, static_cast<std::size_t>(sqlite3_column_bytes(st, i)));
 }
-core::Time column_time(sqlite3_stmt* st, int i) { return core::from_micros(sqlite3_column_int64(st, i)); }
+core::Time column_time(sqlite3_stmt* st, int i) {
+  return core::from_micros(sqlite3_column_int64(st, i));
+}
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 struct Pending {
   core::StateUpdate update;
@@ -171,22 +177,26 @@ struct SqliteStore::Impl {
       const char* sql;
     } all[] = {
         {&ban_put,
-         "INSERT OR REPLACE INTO bans(target, rule, by_rule, action, since, until, count, offence, length, max_until, "
+         "INSERT OR REPLACE INTO bans(target, rule, by_rule, action, since, until, count, offence, length, "
+         "max_until, "
          "reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)"},
         {&ban_del, "DELETE FROM bans WHERE target = ?"},
         {&offender_put,
-         "INSERT OR REPLACE INTO offenders(target, offences, last_end, forget_after, expires) VALUES (?,?,?,?,?)"},
+         "INSERT OR REPLACE INTO offenders(target, offences, last_end, forget_after, expires) VALUES "
+         "(?,?,?,?,?)"},
         {&offender_del, "DELETE FROM offenders WHERE target = ?"},
         {&window_put, "INSERT OR REPLACE INTO windows(rule, key, times, expires) VALUES (?,?,?,?)"},
         {&window_del, "DELETE FROM windows WHERE rule = ? AND key = ?"},
         {&campaign_put,
-         "INSERT OR REPLACE INTO campaigns(rule, username, display, last, active_until, sources_total, sources, "
+         "INSERT OR REPLACE INTO campaigns(rule, username, display, last, active_until, sources_total, "
+         "sources, "
          "expires) VALUES (?,?,?,?,?,?,?,?)"},
         {&campaign_del, "DELETE FROM campaigns WHERE rule = ? AND username = ?"},
         {&pairing_put, "INSERT OR REPLACE INTO pairing(source, reports, expires) VALUES (?,?,?)"},
         {&pairing_del, "DELETE FROM pairing WHERE source = ?"},
         {&position_put,
-         "INSERT OR REPLACE INTO positions(source, kind, inode, \"offset\", fingerprint, fingerprint_length, cursor) "
+         "INSERT OR REPLACE INTO positions(source, kind, inode, \"offset\", fingerprint, fingerprint_length, "
+         "cursor) "
          "VALUES (?,?,?,?,?,?,?)"},
         {&meta_put, "INSERT OR REPLACE INTO meta(name, value) VALUES (?,?)"},
     };
@@ -308,9 +318,10 @@ struct SqliteStore::Impl {
   // the engine without a touch, e.g. a window that simply aged).
   bool prune(core::Time now, std::string& error) {
     const std::string t = std::to_string(core::to_micros(now));
-    const std::string sql = "DELETE FROM bans WHERE until <= " + t + "; DELETE FROM offenders WHERE expires < " + t +
-                            "; DELETE FROM windows WHERE expires < " + t + "; DELETE FROM campaigns WHERE expires < " +
-                            t + "; DELETE FROM pairing WHERE expires < " + t + ";";
+    const std::string sql =
+        "DELETE FROM bans WHERE until <= " + t + "; DELETE FROM offenders WHERE expires < " + t +
+        "; DELETE FROM windows WHERE expires < " + t + "; DELETE FROM campaigns WHERE expires < " + t +
+        "; DELETE FROM pairing WHERE expires < " + t + ";";
     return exec(sql.c_str(), error);
   }
 
@@ -414,7 +425,8 @@ std::variant<std::unique_ptr<SqliteStore>, StoreError> SqliteStore::open(SqliteS
   // The first read of the file tells a database from anything else.
   if (!impl->exec("PRAGMA journal_mode=WAL", error)) {
     const int code = sqlite3_errcode(db) & 0xff;
-    if (code == SQLITE_NOTADB) return fail(StoreError::Kind::NotDatabase, "not an SQLite database (" + error + ")");
+    if (code == SQLITE_NOTADB)
+      return fail(StoreError::Kind::NotDatabase, "not an SQLite database (" + error + ")");
     if (code == SQLITE_CORRUPT) return fail(StoreError::Kind::Corrupt, "damaged (" + error + ")");
     return fail(StoreError::Kind::Unreadable, error);
   }
@@ -494,102 +506,112 @@ std::optional<std::string> SqliteStore::load_state(core::Time now, core::LoadedS
     }
     return true;
   });
-  ok = ok && query("SELECT target, rule, by_rule, action, since, until, count, offence, length, max_until, reason "
-                   "FROM bans",
-                   [&](sqlite3_stmt* s) {
-                     if (sqlite3_column_int64(s, 5) <= now_us) return true;
-                     std::string why;
-                     const auto target = decode_prefix(column_text(s, 0), why);
-                     if (!target) return bad("bans", column_text(s, 0), why);
-                     const auto action = sqlite3_column_int64(s, 3);
-                     if (action < 0 || action > 2) return bad("bans", column_text(s, 0), "unknown action");
-                     core::SavedBan b;
-                     b.info.target = *target;
-                     b.info.rule = std::string(column_text(s, 1));
-                     b.by_rule = sqlite3_column_int64(s, 2) != 0;
-                     b.info.action = static_cast<core::RuleAction>(action);
-                     b.info.since = column_time(s, 4);
-                     b.info.until = column_time(s, 5);
-                     b.info.count = static_cast<std::uint32_t>(sqlite3_column_int64(s, 6));
-                     b.info.offence = static_cast<std::uint32_t>(sqlite3_column_int64(s, 7));
-                     b.length = core::Duration{sqlite3_column_int64(s, 8)};
-                     b.max_until = column_time(s, 9);
-                     b.info.reason = std::string(column_text(s, 10));
-                     st.bans.push_back(std::move(b));
-                     return true;
-                   });
-  ok = ok && query("SELECT target, offences, last_end, forget_after, expires FROM offenders", [&](sqlite3_stmt* s) {
-    if (sqlite3_column_int64(s, 4) < now_us) return true;
-    std::string why;
-    const auto target = decode_prefix(column_text(s, 0), why);
-    if (!target) return bad("offenders", column_text(s, 0), why);
-    st.offenders.push_back(core::SavedOffender{*target, static_cast<std::uint32_t>(sqlite3_column_int64(s, 1)),
-                                               column_time(s, 2), core::Duration{sqlite3_column_int64(s, 3)}});
-    return true;
-  });
+  ok = ok &&
+       query(
+           "SELECT target, rule, by_rule, action, since, until, count, offence, length, max_until, reason "
+           "FROM bans",
+           [&](sqlite3_stmt* s) {
+             if (sqlite3_column_int64(s, 5) <= now_us) return true;
+             std::string why;
+             const auto target = decode_prefix(column_text(s, 0), why);
+             if (!target) return bad("bans", column_text(s, 0), why);
+             const auto action = sqlite3_column_int64(s, 3);
+             if (action < 0 || action > 2) return bad("bans", column_text(s, 0), "unknown action");
+             core::SavedBan b;
+             b.info.target = *target;
+             b.info.rule = std::string(column_text(s, 1));
+             b.by_rule = sqlite3_column_int64(s, 2) != 0;
+             b.info.action = static_cast<core::RuleAction>(action);
+             b.info.since = column_time(s, 4);
+             b.info.until = column_time(s, 5);
+             b.info.count = static_cast<std::uint32_t>(sqlite3_column_int64(s, 6));
+             b.info.offence = static_cast<std::uint32_t>(sqlite3_column_int64(s, 7));
+             b.length = core::Duration{sqlite3_column_int64(s, 8)};
+             b.max_until = column_time(s, 9);
+             b.info.reason = std::string(column_text(s, 10));
+             st.bans.push_back(std::move(b));
+             return true;
+           });
+  ok = ok &&
+       query("SELECT target, offences, last_end, forget_after, expires FROM offenders", [&](sqlite3_stmt* s) {
+         if (sqlite3_column_int64(s, 4) < now_us) return true;
+         std::string why;
+         const auto target = decode_prefix(column_text(s, 0), why);
+         if (!target) return bad("offenders", column_text(s, 0), why);
+         st.offenders.push_back(
+             core::SavedOffender{*target, static_cast<std::uint32_t>(sqlite3_column_int64(s, 1)),
+                                 column_time(s, 2), core::Duration{sqlite3_column_int64(s, 3)}});
+         return true;
+       });
   ok = ok && query("SELECT rule, key, times, expires FROM windows", [&](sqlite3_stmt* s) {
-    if (sqlite3_column_int64(s, 3) < now_us) return true;
-    std::string why;
-    const auto key = decode_prefix(column_text(s, 1), why);
-    if (!key) return bad("windows", column_text(s, 1), why);
-    auto times = decode_times(column_blob(s, 2), why);
-    if (!times) return bad("windows", column_text(s, 1), why);
-    st.windows.push_back(core::SavedWindow{std::string(column_text(s, 0)), *key, std::move(*times), column_time(s, 3)});
-    return true;
-  });
-  ok = ok && query("SELECT rule, username, display, last, active_until, sources_total, sources, expires FROM campaigns",
-                   [&](sqlite3_stmt* s) {
-                     if (sqlite3_column_int64(s, 7) < now_us) return true;
-                     const auto user = column_blob(s, 1);
-                     const std::string username(user.begin(), user.end());
-                     std::string why;
-                     auto sources = decode_campaign_sources(column_blob(s, 6), why);
-                     if (!sources) return bad("campaigns", username, why);
-                     core::SavedCampaign c;
-                     c.rule = std::string(column_text(s, 0));
-                     c.username = username;
-                     const auto display = column_blob(s, 2);
-                     c.display.assign(display.begin(), display.end());
-                     c.last = column_time(s, 3);
-                     c.active = sqlite3_column_type(s, 4) != SQLITE_NULL;
-                     if (c.active) c.active_until = column_time(s, 4);
-                     c.sources_total = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
-                     c.sources = std::move(*sources);
-                     c.expires = column_time(s, 7);
-                     st.campaigns.push_back(std::move(c));
-                     return true;
-                   });
+         if (sqlite3_column_int64(s, 3) < now_us) return true;
+         std::string why;
+         const auto key = decode_prefix(column_text(s, 1), why);
+         if (!key) return bad("windows", column_text(s, 1), why);
+         auto times = decode_times(column_blob(s, 2), why);
+         if (!times) return bad("windows", column_text(s, 1), why);
+         st.windows.push_back(
+             core::SavedWindow{std::string(column_text(s, 0)), *key, std::move(*times), column_time(s, 3)});
+         return true;
+       });
+  ok = ok && query(
+                 "SELECT rule, username, display, last, active_until, sources_total, sources, expires FROM "
+                 "campaigns",
+                 [&](sqlite3_stmt* s) {
+                   if (sqlite3_column_int64(s, 7) < now_us) return true;
+                   const auto user = column_blob(s, 1);
+                   const std::string username(user.begin(), user.end());
+                   std::string why;
+                   auto sources = decode_campaign_sources(column_blob(s, 6), why);
+                   if (!sources) return bad("campaigns", username, why);
+                   core::SavedCampaign c;
+                   c.rule = std::string(column_text(s, 0));
+                   c.username = username;
+                   const auto display = column_blob(s, 2);
+                   c.display.assign(display.begin(), display.end());
+                   c.last = column_time(s, 3);
+                   c.active = sqlite3_column_type(s, 4) != SQLITE_NULL;
+                   if (c.active) c.active_until = column_time(s, 4);
+                   c.sources_total = static_cast<std::uint32_t>(sqlite3_column_int64(s, 5));
+                   c.sources = std::move(*sources);
+                   c.expires = column_time(s, 7);
+                   st.campaigns.push_back(std::move(c));
+                   return true;
+                 });
   ok = ok && query("SELECT source, reports, expires FROM pairing", [&](sqlite3_stmt* s) {
-    if (sqlite3_column_int64(s, 2) < now_us) return true;
-    std::string why;
-    const auto source = decode_prefix(column_text(s, 0), why);
-    if (!source || !source->is_host()) return bad("pairing", column_text(s, 0), why.empty() ? "not an address" : why);
-    auto reports = decode_reports(column_blob(s, 1), why);
-    if (!reports) return bad("pairing", column_text(s, 0), why);
-    st.pairing.push_back(core::SavedPairing{source->address(), std::move(*reports), column_time(s, 2)});
-    return true;
-  });
-  ok = ok && query("SELECT source, kind, inode, \"offset\", fingerprint, fingerprint_length, cursor FROM positions",
-                   [&](sqlite3_stmt* s) {
-                     const std::string name(column_text(s, 0));
-                     const std::string_view kind = column_text(s, 1);
-                     if (kind == "file") {
-                       core::FilePosition f;
-                       f.inode = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
-                       f.offset = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
-                       f.fingerprint = static_cast<std::uint64_t>(sqlite3_column_int64(s, 4));
-                       const auto len = sqlite3_column_int64(s, 5);
-                       if (len < 0 || len > 1024 || static_cast<std::uint64_t>(len) > f.offset)
-                         return bad("positions", name, "fingerprint length " + std::to_string(len) + " out of range");
-                       f.fingerprint_length = static_cast<std::uint32_t>(len);
-                       out.positions.emplace(name, f);
-                     } else if (kind == "journal") {
-                       out.positions.emplace(name, core::JournalCursor{std::string(column_text(s, 6))});
-                     } else {
-                       return bad("positions", name, "unknown kind \"" + std::string(kind.substr(0, 16)) + "\"");
-                     }
-                     return true;
-                   });
+         if (sqlite3_column_int64(s, 2) < now_us) return true;
+         std::string why;
+         const auto source = decode_prefix(column_text(s, 0), why);
+         if (!source || !source->is_host())
+           return bad("pairing", column_text(s, 0), why.empty() ? "not an address" : why);
+         auto reports = decode_reports(column_blob(s, 1), why);
+         if (!reports) return bad("pairing", column_text(s, 0), why);
+         st.pairing.push_back(core::SavedPairing{source->address(), std::move(*reports), column_time(s, 2)});
+         return true;
+       });
+  ok = ok &&
+       query("SELECT source, kind, inode, \"offset\", fingerprint, fingerprint_length, cursor FROM positions",
+             [&](sqlite3_stmt* s) {
+               const std::string name(column_text(s, 0));
+               const std::string_view kind = column_text(s, 1);
+               if (kind == "file") {
+                 core::FilePosition f;
+                 f.inode = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+                 f.offset = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
+                 f.fingerprint = static_cast<std::uint64_t>(sqlite3_column_int64(s, 4));
+                 const auto len = sqlite3_column_int64(s, 5);
+                 if (len < 0 || len > 1024 || static_cast<std::uint64_t>(len) > f.offset)
+                   return bad("positions", name,
+                              "fingerprint length " + std::to_string(len) + " out of range");
+                 f.fingerprint_length = static_cast<std::uint32_t>(len);
+                 out.positions.emplace(name, f);
+               } else if (kind == "journal") {
+                 out.positions.emplace(name, core::JournalCursor{std::string(column_text(s, 6))});
+               } else {
+                 return bad("positions", name, "unknown kind \"" + std::string(kind.substr(0, 16)) + "\"");
+               }
+               return true;
+             });
   if (!ok) return "state database " + m.path + ": " + error;
   m.positions = out.positions;
   return std::nullopt;
@@ -615,7 +637,8 @@ std::optional<std::string> SqliteStore::commit_now(core::StateUpdate update) {
   m.stats.queued = m.queue.size();
   m.wake.notify_one();
   const std::uint64_t failed_before = m.failed_seq;
-  m.committed.wait(lock, [&] { return m.done_seq >= seq || (m.failed_seq >= seq && m.failed_seq != failed_before); });
+  m.committed.wait(
+      lock, [&] { return m.done_seq >= seq || (m.failed_seq >= seq && m.failed_seq != failed_before); });
   if (m.done_seq >= seq) return std::nullopt;
   return m.failed_error;
 }
@@ -632,7 +655,9 @@ core::StoreStats SqliteStore::stats() const {
   return impl_->stats;
 }
 
-const std::string& SqliteStore::path() const { return impl_->path; }
+const std::string& SqliteStore::path() const {
+  return impl_->path;
+}
 
 std::optional<core::SourcePosition> SqliteStore::load(std::string_view source) const {
   auto it = impl_->positions.find(source);
@@ -666,17 +691,18 @@ std::variant<std::string, std::string> move_aside(const std::string& path, core:
                 static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                 static_cast<int>(hms.seconds().count()));
   std::string target = path + ".corrupt-" + stamp;
-  for (int n = 2; ::access(target.c_str(), F_OK) == 0; ++n) target = path + ".corrupt-" + stamp + "-" + std::to_string(n);
+  for (int n = 2; ::access(target.c_str(), F_OK) == 0; ++n)
+    target = path + ".corrupt-" + stamp + "-" + std::to_string(n);
   if (::rename(path.c_str(), target.c_str()) != 0 && errno != ENOENT) {
-    return std::variant<std::string, std::string>(std::in_place_index<1>,
-                                                  "moving " + path + " to " + target + ": " + errno_text(errno));
+    return std::variant<std::string, std::string>(
+        std::in_place_index<1>, "moving " + path + " to " + target + ": " + errno_text(errno));
   }
   for (const char* suffix : {"-wal", "-shm"}) {
     const std::string from = path + suffix;
     const std::string to = target + suffix;
     if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-      return std::variant<std::string, std::string>(std::in_place_index<1>,
-                                                    "moving " + from + " to " + to + ": " + errno_text(errno));
+      return std::variant<std::string, std::string>(
+          std::in_place_index<1>, "moving " + from + " to " + to + ": " + errno_text(errno));
     }
   }
   return std::variant<std::string, std::string>(std::in_place_index<0>, target);

@@ -29,9 +29,15 @@ constexpr std::uint16_t kArphrdLoopback = 772;
 // Linux's sll_pkttype values (linux/if_packet.h).
 Direction direction_of(std::uint8_t pkttype) {
   switch (pkttype) {
-    case 4: return Direction::Outgoing;            // PACKET_OUTGOING
-    case 0: case 1: case 2: case 3: return Direction::Inbound;  // HOST, BROADCAST, MULTICAST, OTHERHOST
-    default: return Direction::Unknown;            // loopback copies etc.
+    case 4:
+      return Direction::Outgoing;  // PACKET_OUTGOING
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      return Direction::Inbound;  // HOST, BROADCAST, MULTICAST, OTHERHOST
+    default:
+      return Direction::Unknown;  // loopback copies etc.
   }
 }
 
@@ -94,9 +100,9 @@ DecodeStatus decode_ipv6(Bytes p, TcpSegment& s) {
     if (next == kProtoTcp) break;
     if (n == kMaxIpv6Extensions) return DecodeStatus::TooManyHeaders;
     switch (next) {
-      case 0:    // hop-by-hop options
-      case 43:   // routing
-      case 60: { // destination options
+      case 0:     // hop-by-hop options
+      case 43:    // routing
+      case 60: {  // destination options
         if (at + 8 > end) return DecodeStatus::Truncated;
         const std::size_t len = (std::size_t{p[at + 1]} + 1) * 8;
         if (at + len > end) return DecodeStatus::Truncated;
@@ -120,7 +126,8 @@ DecodeStatus decode_ipv6(Bytes p, TcpSegment& s) {
         at += len;
         break;
       }
-      default: return DecodeStatus::NotTcp;  // ESP (encrypted), no next header, UDP, ICMPv6, ...
+      default:
+        return DecodeStatus::NotTcp;  // ESP (encrypted), no next header, UDP, ICMPv6, ...
     }
   }
   s.source = core::Address::from_bytes(src);
@@ -136,9 +143,12 @@ DecodeStatus decode_ipv6(Bytes p, TcpSegment& s) {
 DecodeStatus decode_ip(Bytes packet, TcpSegment& segment) {
   if (packet.empty()) return DecodeStatus::Truncated;
   switch (packet[0] >> 4) {
-    case 4: return decode_ipv4(packet, segment);
-    case 6: return decode_ipv6(packet, segment);
-    default: return DecodeStatus::NotTcp;
+    case 4:
+      return decode_ipv4(packet, segment);
+    case 6:
+      return decode_ipv6(packet, segment);
+    default:
+      return DecodeStatus::NotTcp;
   }
 }
 
@@ -174,7 +184,8 @@ DecodeStatus decode_frame(LinkType link, Bytes frame, TcpSegment& segment) {
       segment.direction = dir;
       return st;
     }
-    case LinkType::RawIp: return decode_ip(frame, segment);
+    case LinkType::RawIp:
+      return decode_ip(frame, segment);
     case LinkType::RawIpv4:
       if (!frame.empty() && (frame[0] >> 4) != 4) return DecodeStatus::Malformed;
       return decode_ip(frame, segment);
@@ -198,25 +209,38 @@ DecodeStatus decode_frame(LinkType link, Bytes frame, TcpSegment& segment) {
 
 std::string_view to_string(DecodeStatus status) {
   switch (status) {
-    case DecodeStatus::Tcp: return "tcp";
-    case DecodeStatus::NotTcp: return "not-tcp";
-    case DecodeStatus::Fragment: return "fragment";
-    case DecodeStatus::Truncated: return "truncated";
-    case DecodeStatus::Malformed: return "malformed";
-    case DecodeStatus::TooManyHeaders: return "too-many-headers";
+    case DecodeStatus::Tcp:
+      return "tcp";
+    case DecodeStatus::NotTcp:
+      return "not-tcp";
+    case DecodeStatus::Fragment:
+      return "fragment";
+    case DecodeStatus::Truncated:
+      return "truncated";
+    case DecodeStatus::Malformed:
+      return "malformed";
+    case DecodeStatus::TooManyHeaders:
+      return "too-many-headers";
   }
   return "?";
 }
 
 std::string_view to_string(LinkType link) {
   switch (link) {
-    case LinkType::Ethernet: return "ethernet";
-    case LinkType::LinuxSll: return "linux-sll";
-    case LinkType::LinuxSll2: return "linux-sll2";
-    case LinkType::RawIp: return "raw-ip";
-    case LinkType::RawIpv4: return "raw-ipv4";
-    case LinkType::RawIpv6: return "raw-ipv6";
-    case LinkType::Null: return "null";
+    case LinkType::Ethernet:
+      return "ethernet";
+    case LinkType::LinuxSll:
+      return "linux-sll";
+    case LinkType::LinuxSll2:
+      return "linux-sll2";
+    case LinkType::RawIp:
+      return "raw-ip";
+    case LinkType::RawIpv4:
+      return "raw-ipv4";
+    case LinkType::RawIpv6:
+      return "raw-ipv6";
+    case LinkType::Null:
+      return "null";
   }
   return "?";
 }

@@ -57,12 +57,12 @@ struct TcpSegment {
 };
 
 enum class DecodeStatus : std::uint8_t {
-  Tcp,              // `segment` is filled in
-  NotTcp,           // a well-formed frame of another protocol (ARP, UDP, ICMP, ...): not ours
-  Fragment,         // an IP fragment: not reassembled (SMTP replies are never fragmented in practice)
-  Truncated,        // the frame ends inside a header (snap length too small, or garbage)
-  Malformed,        // a header field is impossible (IHL < 5, TCP data offset < 5, length mismatch)
-  TooManyHeaders,   // more IPv6 extension headers (or VLAN tags) than we follow
+  Tcp,             // `segment` is filled in
+  NotTcp,          // a well-formed frame of another protocol (ARP, UDP, ICMP, ...): not ours
+  Fragment,        // an IP fragment: not reassembled (SMTP replies are never fragmented in practice)
+  Truncated,       // the frame ends inside a header (snap length too small, or garbage)
+  Malformed,       // a header field is impossible (IHL < 5, TCP data offset < 5, length mismatch)
+  TooManyHeaders,  // more IPv6 extension headers (or VLAN tags) than we follow
 };
 
 inline constexpr std::size_t kMaxIpv6Extensions = 8;

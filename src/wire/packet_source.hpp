@@ -21,10 +21,10 @@ namespace strikeout::wire {
 
 // One captured frame. The bytes are valid only during PacketSink::on_packet().
 struct CapturedPacket {
-  core::Time time{};                     // the capture's own timestamp (a file's: when it was recorded)
+  core::Time time{};  // the capture's own timestamp (a file's: when it was recorded)
   LinkType link = LinkType::Ethernet;
   std::span<const std::uint8_t> bytes{};  // what was captured (at most the snap length)
-  std::uint32_t wire_length = 0;         // the frame's length on the wire (>= bytes.size())
+  std::uint32_t wire_length = 0;          // the frame's length on the wire (>= bytes.size())
 };
 
 class PacketSink {
@@ -34,11 +34,11 @@ class PacketSink {
 };
 
 struct CaptureStats {
-  std::uint64_t packets = 0;     // frames delivered to the sink
-  std::uint64_t bytes = 0;       // captured bytes delivered
-  std::uint64_t truncated = 0;   // frames cut at the snap length
-  std::uint64_t dropped = 0;     // live: frames the kernel dropped (buffer full), from pcap_stats
-  std::uint64_t errors = 0;      // failed reads
+  std::uint64_t packets = 0;    // frames delivered to the sink
+  std::uint64_t bytes = 0;      // captured bytes delivered
+  std::uint64_t truncated = 0;  // frames cut at the snap length
+  std::uint64_t dropped = 0;    // live: frames the kernel dropped (buffer full), from pcap_stats
+  std::uint64_t errors = 0;     // failed reads
 };
 
 struct PacketReadResult {

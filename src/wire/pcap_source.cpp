@@ -11,25 +11,33 @@ namespace {
 
 std::optional<LinkType> link_from_dlt(int dlt) {
   switch (dlt) {
-    case DLT_EN10MB: return LinkType::Ethernet;
-    case DLT_LINUX_SLL: return LinkType::LinuxSll;
-    case DLT_LINUX_SLL2: return LinkType::LinuxSll2;
-    case DLT_RAW: return LinkType::RawIp;
+    case DLT_EN10MB:
+      return LinkType::Ethernet;
+    case DLT_LINUX_SLL:
+      return LinkType::LinuxSll;
+    case DLT_LINUX_SLL2:
+      return LinkType::LinuxSll2;
+    case DLT_RAW:
+      return LinkType::RawIp;
 #ifdef DLT_IPV4
-    case DLT_IPV4: return LinkType::RawIpv4;
+    case DLT_IPV4:
+      return LinkType::RawIpv4;
 #endif
 #ifdef DLT_IPV6
-    case DLT_IPV6: return LinkType::RawIpv6;
+    case DLT_IPV6:
+      return LinkType::RawIpv6;
 #endif
     case DLT_NULL:
-    case DLT_LOOP: return LinkType::Null;
-    default: return std::nullopt;
+    case DLT_LOOP:
+      return LinkType::Null;
+    default:
+      return std::nullopt;
   }
 }
 
 core::Time time_of(const struct pcap_pkthdr& h, bool nanoseconds) {
-  const std::int64_t frac = nanoseconds ? static_cast<std::int64_t>(h.ts.tv_usec) / 1000
-                                        : static_cast<std::int64_t>(h.ts.tv_usec);
+  const std::int64_t frac =
+      nanoseconds ? static_cast<std::int64_t>(h.ts.tv_usec) / 1000 : static_cast<std::int64_t>(h.ts.tv_usec);
   return core::from_micros(static_cast<std::int64_t>(h.ts.tv_sec) * 1'000'000 + frac);
 }
 
@@ -71,7 +79,7 @@ class PcapSource final : public PacketSource {
         sink.on_packet(p);
         continue;
       }
-      if (rc == 0) return result;  // live, non-blocking: nothing more now
+      if (rc == 0) return result;    // live, non-blocking: nothing more now
       if (rc == PCAP_ERROR_BREAK) {  // end of file
         finished_ = true;
         result.finished = true;
@@ -153,15 +161,16 @@ std::unique_ptr<PacketSource> open_live_capture(const LiveCaptureOptions& option
   pcap_set_buffer_size(h, options.buffer_bytes);
   const int rc = pcap_activate(h);
   if (rc < 0) {
-    const std::string reason = rc == PCAP_ERROR_PERM_DENIED ? "permission denied (needs CAP_NET_RAW)"
-                                                            : std::string(pcap_geterr(h));
+    const std::string reason =
+        rc == PCAP_ERROR_PERM_DENIED ? "permission denied (needs CAP_NET_RAW)" : std::string(pcap_geterr(h));
     return fail(reason);
   }
   // Cooked mode v2 carries the packet's direction (sent by this host or received) and the interface
   // in every frame: the tracker's first test against forged replies.
   if (pcap_datalink(h) != DLT_LINUX_SLL2 && pcap_set_datalink(h, DLT_LINUX_SLL2) != 0) {
-    return fail("libpcap offers no Linux cooked capture v2 on `any` (libpcap >= 1.10 is needed), so "
-                "sent and received packets cannot be told apart");
+    return fail(
+        "libpcap offers no Linux cooked capture v2 on `any` (libpcap >= 1.10 is needed), so "
+        "sent and received packets cannot be told apart");
   }
   struct bpf_program program {};
   if (pcap_compile(h, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {

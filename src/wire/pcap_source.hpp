@@ -11,10 +11,10 @@
 namespace strikeout::wire {
 
 struct LiveCaptureOptions {
-  std::string interface = "any";            // an interface name, or "any" for all of them
+  std::string interface = "any";                   // an interface name, or "any" for all of them
   std::vector<std::uint16_t> ports{25, 465, 587};  // the server's SMTP ports (the BPF filter's)
-  int buffer_bytes = 8 << 20;               // kernel ring/buffer size (pcap_set_buffer_size)
-  int snap_length = 262'144;                // bytes kept per frame: whole segments, so no line is lost
+  int buffer_bytes = 8 << 20;                      // kernel ring/buffer size (pcap_set_buffer_size)
+  int snap_length = 262'144;                       // bytes kept per frame: whole segments, so no line is lost
 };
 
 // The BPF filter the live capture installs, in tcpdump syntax: segments to or from the ports that

@@ -2,7 +2,8 @@
 
 namespace strikeout::wire {
 
-WireSensor::WireSensor(TrackerSettings settings, WireSink& sink) : tracker_(std::move(settings)), sink_(sink) {}
+WireSensor::WireSensor(TrackerSettings settings, WireSink& sink)
+    : tracker_(std::move(settings)), sink_(sink) {}
 
 void WireSensor::on_packet(const CapturedPacket& packet) {
   ++decode_.frames;
@@ -12,11 +13,19 @@ void WireSensor::on_packet(const CapturedPacket& packet) {
       ++decode_.tcp;
       tracker_.on_segment(segment, packet.time, sink_);
       break;
-    case DecodeStatus::NotTcp: ++decode_.not_tcp; break;
-    case DecodeStatus::Fragment: ++decode_.fragments; break;
-    case DecodeStatus::Truncated: ++decode_.truncated; break;
+    case DecodeStatus::NotTcp:
+      ++decode_.not_tcp;
+      break;
+    case DecodeStatus::Fragment:
+      ++decode_.fragments;
+      break;
+    case DecodeStatus::Truncated:
+      ++decode_.truncated;
+      break;
     case DecodeStatus::Malformed:
-    case DecodeStatus::TooManyHeaders: ++decode_.malformed; break;
+    case DecodeStatus::TooManyHeaders:
+      ++decode_.malformed;
+      break;
   }
   if (decode_.frames % kExpireEvery == 0) tracker_.expire(packet.time);
 }

@@ -10,7 +10,9 @@ namespace strikeout::wire {
 
 namespace {
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -20,7 +22,9 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Splits off the first space-separated word of `text`.
 std::string_view next_word(std::string_view& text) {
@@ -41,7 +45,8 @@ void wipe(std::string& s) {
 
 ReplyPatterns::ReplyPatterns() : patterns_{"535"}, head_bytes_(4) {}
 
-std::optional<ReplyPatterns> ReplyPatterns::create(const std::vector<std::string>& patterns, std::string& error) {
+std::optional<ReplyPatterns> ReplyPatterns::create(const std::vector<std::string>& patterns,
+                                                   std::string& error) {
   if (patterns.empty() || patterns.size() > 16) {
     error = "failure_replies: give 1 to 16 replies (" + std::to_string(patterns.size()) + " given)";
     return std::nullopt;

@@ -107,15 +107,15 @@ class SmtpSession {
   // Server side: the first bytes of the current reply line.
   std::array<char, kMaxPatternBytes> head_{};
   std::uint8_t head_len_ = 0;
-  bool server_skip_ = false;   // skipping to the end of a line (mid-stream start, gap, or head done)
-  bool head_done_ = false;     // the current line's head was judged already
+  bool server_skip_ = false;  // skipping to the end of a line (mid-stream start, gap, or head done)
+  bool head_done_ = false;    // the current line's head was judged already
   // Client side.
-  std::string line_;           // the current command line (bounded by kMaxCommandLine; zeroed)
+  std::string line_;  // the current command line (bounded by kMaxCommandLine; zeroed)
   bool client_skip_ = false;
   bool line_overflow_ = false;
-  bool in_message_ = false;          // between DATA's 354 and the lone "." line: message text
-  std::uint64_t chunk_left_ = 0;     // bytes of a BDAT chunk still to pass over (message text)
-  bool greeted_ = false;             // the server's greeting (answers no command) was seen
+  bool in_message_ = false;       // between DATA's 354 and the lone "." line: message text
+  std::uint64_t chunk_left_ = 0;  // bytes of a BDAT chunk still to pass over (message text)
+  bool greeted_ = false;          // the server's greeting (answers no command) was seen
   bool starttls_sent_ = false;
   // Commands sent and not yet answered by a final reply, oldest first (a small ring: pipelining).
   std::array<Command, 16> pending_{};

@@ -7,7 +7,9 @@ namespace strikeout::wire {
 
 namespace {
 
-std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b); }
+std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) {
+  return static_cast<std::int32_t>(a - b);
+}
 
 // Bytes of one direction held because a hole comes before them.
 struct Held {
@@ -53,9 +55,12 @@ struct ConnectionTracker::Connection {
 
 std::string_view service_for_port(std::uint16_t port) {
   switch (port) {
-    case 587: return "submission";
-    case 465: return "smtps";
-    default: return "smtp";
+    case 587:
+      return "submission";
+    case 465:
+      return "smtps";
+    default:
+      return "smtp";
   }
 }
 
@@ -91,7 +96,8 @@ ConnectionTracker::Connection* ConnectionTracker::find(const Key& key) {
   return it == table_.end() ? nullptr : &*it->second;
 }
 
-ConnectionTracker::Connection& ConnectionTracker::create(const Key& key, bool at_line_start, core::Time time) {
+ConnectionTracker::Connection& ConnectionTracker::create(const Key& key, bool at_line_start,
+                                                         core::Time time) {
   if (table_.size() >= settings_.max_connections) {
     List& victims = unverified_.empty() ? verified_ : unverified_;
     table_.erase(victims.back().key);
@@ -153,8 +159,8 @@ namespace {
 // the hole fills, and a hole that does not fill in time is given up on with `gap` (the session then
 // resynchronises at the next line end). Returns nothing: the stats say what happened.
 template <typename Feed, typename Gap>
-void deliver(Stream& st, std::uint32_t seq, std::span<const std::uint8_t> payload, WireStats& stats, Feed feed,
-             Gap gap) {
+void deliver(Stream& st, std::uint32_t seq, std::span<const std::uint8_t> payload, WireStats& stats,
+             Feed feed, Gap gap) {
   if (!st.known) {
     st.known = true;
     st.base = seq;
@@ -203,8 +209,9 @@ void deliver(Stream& st, std::uint32_t seq, std::span<const std::uint8_t> payloa
   }
   // Give up on the hole: hand over what is held, in order, jumping each remaining hole.
   st.held.push_back(Held{seq, std::vector<std::uint8_t>(payload.begin(), payload.end())});
-  std::sort(st.held.begin(), st.held.end(),
-            [&](const Held& a, const Held& b) { return seq_diff(a.seq, st.next) < seq_diff(b.seq, st.next); });
+  std::sort(st.held.begin(), st.held.end(), [&](const Held& a, const Held& b) {
+    return seq_diff(a.seq, st.next) < seq_diff(b.seq, st.next);
+  });
   std::vector<Held> held = std::move(st.held);
   st.held.clear();
   st.held_bytes = 0;
@@ -288,7 +295,8 @@ void ConnectionTracker::on_segment(const TcpSegment& s, core::Time time, WireSin
         Connection& conn;
         core::Time when;
         WireSink& out;
-        Bridge(ConnectionTracker& tr, Connection& cn, core::Time w, WireSink& o) : t(tr), conn(cn), when(w), out(o) {}
+        Bridge(ConnectionTracker& tr, Connection& cn, core::Time w, WireSink& o)
+            : t(tr), conn(cn), when(w), out(o) {}
         void on_auth_result(bool failure, std::string_view user) override {
           // 3. Connection state: see the header.
           if (!conn.verified) {
@@ -325,7 +333,9 @@ void ConnectionTracker::on_segment(const TcpSegment& s, core::Time time, WireSin
         Connection& conn = *c;
         deliver(
             conn.server, data_seq, s.payload, stats_,
-            [&](std::span<const std::uint8_t> p) { conn.session.server_bytes(p, settings_.failure_replies, bridge); },
+            [&](std::span<const std::uint8_t> p) {
+              conn.session.server_bytes(p, settings_.failure_replies, bridge);
+            },
             [&] { conn.session.server_gap(); });
       }
     }

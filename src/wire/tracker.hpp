@@ -40,33 +40,33 @@
 namespace strikeout::wire {
 
 struct TrackerSettings {
-  std::vector<std::uint16_t> ports{25, 465, 587};     // the server's SMTP ports to watch
-  std::vector<std::uint16_t> implicit_tls_ports{465}; // of those, the ones encrypted from the start
-  ReplyPatterns failure_replies{};                    // default: every 535 reply
-  std::vector<core::Address> server_addresses;        // this host's addresses; empty: any (files only)
-  bool require_outgoing = true;  // replies must be marked sent by this host (live capture: always)
-  std::size_t max_connections = 65'536;               // table bound, see above
+  std::vector<std::uint16_t> ports{25, 465, 587};      // the server's SMTP ports to watch
+  std::vector<std::uint16_t> implicit_tls_ports{465};  // of those, the ones encrypted from the start
+  ReplyPatterns failure_replies{};                     // default: every 535 reply
+  std::vector<core::Address> server_addresses;         // this host's addresses; empty: any (files only)
+  bool require_outgoing = true;          // replies must be marked sent by this host (live capture: always)
+  std::size_t max_connections = 65'536;  // table bound, see above
   core::Duration idle_timeout = std::chrono::minutes(10);  // a connection silent this long is dropped
-  std::uint64_t hash_seed = 0;                        // seeds the connection table's hash
-  std::string sensor = "wire";                        // Event::sensor
+  std::uint64_t hash_seed = 0;                             // seeds the connection table's hash
+  std::string sensor = "wire";                             // Event::sensor
 };
 
 struct WireStats {
-  std::uint64_t segments = 0;            // TCP segments handed to the tracker
-  std::uint64_t not_smtp = 0;            // neither port is a watched port (or both are)
-  std::uint64_t received_replies = 0;    // reply-side segments the capture says were received: ignored
-  std::uint64_t foreign_replies = 0;     // reply-side segments not from one of our addresses: ignored
-  std::uint64_t foreign_clients = 0;     // client-side segments not to one of our addresses: ignored
-  std::uint64_t unverified_replies = 0;  // failure/success replies on a connection with no verified
-                                         // client: not counted (a forgery, or a capture that began
-                                         // after the handshake and saw no client ACK yet)
-  std::uint64_t failures = 0;            // AuthFailure events emitted
-  std::uint64_t successes = 0;           // AuthSuccess events emitted
-  std::uint64_t usernames = 0;           // events that carried a username decoded from the client
-  std::uint64_t duplicate_bytes = 0;     // retransmitted bytes skipped (dedupe by sequence number)
-  std::uint64_t reordered = 0;           // segments held until the hole before them filled
-  std::uint64_t gaps = 0;                // holes given up on: the stream resynchronised at a line end
-  std::uint64_t starttls_sessions = 0;   // sessions that went encrypted after STARTTLS (not visible)
+  std::uint64_t segments = 0;                  // TCP segments handed to the tracker
+  std::uint64_t not_smtp = 0;                  // neither port is a watched port (or both are)
+  std::uint64_t received_replies = 0;          // reply-side segments the capture says were received: ignored
+  std::uint64_t foreign_replies = 0;           // reply-side segments not from one of our addresses: ignored
+  std::uint64_t foreign_clients = 0;           // client-side segments not to one of our addresses: ignored
+  std::uint64_t unverified_replies = 0;        // failure/success replies on a connection with no verified
+                                               // client: not counted (a forgery, or a capture that began
+                                               // after the handshake and saw no client ACK yet)
+  std::uint64_t failures = 0;                  // AuthFailure events emitted
+  std::uint64_t successes = 0;                 // AuthSuccess events emitted
+  std::uint64_t usernames = 0;                 // events that carried a username decoded from the client
+  std::uint64_t duplicate_bytes = 0;           // retransmitted bytes skipped (dedupe by sequence number)
+  std::uint64_t reordered = 0;                 // segments held until the hole before them filled
+  std::uint64_t gaps = 0;                      // holes given up on: the stream resynchronised at a line end
+  std::uint64_t starttls_sessions = 0;         // sessions that went encrypted after STARTTLS (not visible)
   std::uint64_t implicit_tls_connections = 0;  // connections to an implicit-TLS port (not visible)
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_closed = 0;  // RST or FIN from both sides
@@ -99,8 +99,8 @@ std::string_view service_for_port(std::uint16_t port);
 
 class ConnectionTracker {
  public:
-  static constexpr std::size_t kMaxHeldSegments = 4;      // out-of-order segments held per direction
-  static constexpr std::size_t kMaxHeldBytes = 8192;      // ... and their bytes
+  static constexpr std::size_t kMaxHeldSegments = 4;              // out-of-order segments held per direction
+  static constexpr std::size_t kMaxHeldBytes = 8192;              // ... and their bytes
   static constexpr std::uint32_t kMaxReorderDistance = 1U << 20;  // farther ahead: a hole, at once
 
   explicit ConnectionTracker(TrackerSettings settings);

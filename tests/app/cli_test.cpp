@@ -57,13 +57,15 @@ TEST(Cli, UnreadableLogFailsWithExitOne) {
 }
 
 TEST(Cli, ReplayReadsStandardInput) {
-  const auto r = run("replay --json --year 2026 - < " + kFixtures + "/real-logs/postfix-3.7-submission-sasl.log");
+  const auto r =
+      run("replay --json --year 2026 - < " + kFixtures + "/real-logs/postfix-3.7-submission-sasl.log");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"action\":\"summary\""), std::string::npos) << r.output;
 }
 
 TEST(Cli, CheckConfigReportsErrorsWithPositionsAndExitsOne) {
-  const auto path = std::filesystem::temp_directory_path() / ("strikeout-cli-" + std::to_string(getpid()) + ".toml");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("strikeout-cli-" + std::to_string(getpid()) + ".toml");
   std::ofstream(path) << "[[rule]]\nname = \"x\"\non = \"auth-failure\"\nkey = \"adress\"\nhits = 0\n";
   const auto r = run("check-config " + path.string());
   std::filesystem::remove(path);
@@ -73,7 +75,8 @@ TEST(Cli, CheckConfigReportsErrorsWithPositionsAndExitsOne) {
 }
 
 TEST(Cli, DefaultConfigPassesCheckConfig) {
-  const auto path = std::filesystem::temp_directory_path() / ("strikeout-default-" + std::to_string(getpid()) + ".toml");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("strikeout-default-" + std::to_string(getpid()) + ".toml");
   const auto printed = run("default-config > " + path.string());
   ASSERT_EQ(printed.status, 0) << printed.output;
   const auto r = run("check-config " + path.string());
@@ -82,9 +85,11 @@ TEST(Cli, DefaultConfigPassesCheckConfig) {
 }
 
 TEST(Cli, ReplayWithBadConfigNothingIsReplayed) {
-  const auto path = std::filesystem::temp_directory_path() / ("strikeout-bad-" + std::to_string(getpid()) + ".toml");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("strikeout-bad-" + std::to_string(getpid()) + ".toml");
   std::ofstream(path) << "[allow]\nnetworks = [\"0.0.0.0/0\"]\n";
-  const auto r = run("replay --config " + path.string() + " " + kFixtures + "/real-logs/postfix-3.7-submission-sasl.log");
+  const auto r = run("replay --config " + path.string() + " " + kFixtures +
+                     "/real-logs/postfix-3.7-submission-sasl.log");
   std::filesystem::remove(path);
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find(path.string() + ":2:"), std::string::npos) << r.output;

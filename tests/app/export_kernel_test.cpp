@@ -36,7 +36,9 @@ config::Config threshold_config() {
   return c;
 }
 
-bool have(const char* tool) { return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0; }
+bool have(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 // Reads until "\n" or the deadline; returns what was read ("" on reset or timeout).
 std::string read_line(int fd, int timeout_ms) {
@@ -84,7 +86,8 @@ class FakeServer {
       for (;;) {
         const std::string line = read_line(c, 2000);
         if (line.empty()) break;
-        const std::string reply = line.rfind("AUTH", 0) == 0 ? "535 5.7.0 authentication failed\r\n" : "250 ok\r\n";
+        const std::string reply =
+            line.rfind("AUTH", 0) == 0 ? "535 5.7.0 authentication failed\r\n" : "250 ok\r\n";
         send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
       }
       close(c);
@@ -126,7 +129,8 @@ class ExportKernel : public ::testing::TestWithParam<ExportFormat> {};
 TEST_P(ExportKernel, RejectsTheAttackerAfterTheThreshold) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
   const bool nft = GetParam() == ExportFormat::Nft;
-  if (!have(nft ? "nft" : "iptables-restore")) GTEST_SKIP() << (nft ? "nft" : "iptables-restore") << " not installed";
+  if (!have(nft ? "nft" : "iptables-restore"))
+    GTEST_SKIP() << (nft ? "nft" : "iptables-restore") << " not installed";
   // A namespace of our own for this thread (and the processes and threads it starts).
   ASSERT_EQ(unshare(CLONE_NEWNET), 0) << "unshare(CLONE_NEWNET): " << std::strerror(errno);
   ASSERT_EQ(std::system("ip link set lo up"), 0);
@@ -143,10 +147,13 @@ TEST_P(ExportKernel, RejectsTheAttackerAfterTheThreshold) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, text->data(), text->size()), static_cast<ssize_t>(text->size()));
   close(fd);
-  const std::string load = nft ? std::string("nft -f ") + path : std::string("iptables-restore --noflush < ") + path;
+  const std::string load =
+      nft ? std::string("nft -f ") + path : std::string("iptables-restore --noflush < ") + path;
   const int rc = std::system((load + " 2>/tmp/strikeout_export_load.err").c_str());
   unlink(path);
-  ASSERT_EQ(rc, 0) << "loading failed:\n" << *text << "\n" << std::ifstream("/tmp/strikeout_export_load.err").rdbuf();
+  ASSERT_EQ(rc, 0) << "loading failed:\n"
+                   << *text << "\n"
+                   << std::ifstream("/tmp/strikeout_export_load.err").rdbuf();
 
   FakeServer server;
   ASSERT_TRUE(server.ok());
@@ -160,7 +167,8 @@ TEST_P(ExportKernel, RejectsTheAttackerAfterTheThreshold) {
 std::string format_name(const ::testing::TestParamInfo<ExportFormat>& p) {
   return p.param == ExportFormat::Nft ? "nft" : "iptables";
 }
-INSTANTIATE_TEST_SUITE_P(Formats, ExportKernel, ::testing::Values(ExportFormat::Nft, ExportFormat::Iptables), format_name);
+INSTANTIATE_TEST_SUITE_P(Formats, ExportKernel, ::testing::Values(ExportFormat::Nft, ExportFormat::Iptables),
+                         format_name);
 
 }  // namespace
 }  // namespace strikeout::app

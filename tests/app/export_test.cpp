@@ -42,9 +42,12 @@ TEST(Export, NftMatchesTheReplyAndCountsInDynamicSets) {
   EXPECT_NE(t.find("LIMITS"), std::string::npos);
   EXPECT_NE(t.find("No TLS"), std::string::npos);
   // "535 5.7.0 authen" and "tication failed" as raw payload matches on the TCP payload.
-  EXPECT_NE(t.find("@ih,0,128 0x35333520352e372e302061757468656e @ih,128,120 0x7469636174696f6e206661696c6564 jump count_failure"),
-            std::string::npos) << t;
-  EXPECT_NE(t.find("set r0_strike2_4 { type ipv4_addr; flags dynamic, timeout; timeout 1200s;"), std::string::npos);
+  EXPECT_NE(t.find("@ih,0,128 0x35333520352e372e302061757468656e @ih,128,120 "
+                   "0x7469636174696f6e206661696c6564 jump count_failure"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("set r0_strike2_4 { type ipv4_addr; flags dynamic, timeout; timeout 1200s;"),
+            std::string::npos);
   EXPECT_NE(t.find("ip daddr @r0_strike2_4 update @r0_ban4 { ip daddr timeout 1200s }"), std::string::npos);
   EXPECT_NE(t.find("SMTP_AUTH_FAIL: Strike 1"), std::string::npos);
   EXPECT_NE(t.find("elements = { 10.0.0.0/8 }"), std::string::npos);
@@ -60,10 +63,14 @@ TEST(Export, IptablesUsesStringKmpAndRecent) {
   const std::string t = render(ExportFormat::Iptables);
   EXPECT_NE(t.find("holds 100 addresses by default"), std::string::npos);
   EXPECT_NE(t.find("No established-session cut"), std::string::npos);
-  EXPECT_NE(t.find("-m string --algo kmp --to 120 --string \"535 \" -j strikeout_export_fail"), std::string::npos) << t;
-  EXPECT_NE(t.find("-m recent --name strikeout_export_fail --rdest --rcheck --seconds 1200 --hitcount 3 -j strikeout_export_ban0"),
+  EXPECT_NE(t.find("-m string --algo kmp --to 120 --string \"535 \" -j strikeout_export_fail"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("-m recent --name strikeout_export_fail --rdest --rcheck --seconds 1200 --hitcount 3 -j "
+                   "strikeout_export_ban0"),
             std::string::npos);
-  EXPECT_NE(t.find("-A strikeout_export_in -p tcp -m recent --name strikeout_export_ban0 --rcheck --seconds 1200 -j REJECT --reject-with tcp-reset"),
+  EXPECT_NE(t.find("-A strikeout_export_in -p tcp -m recent --name strikeout_export_ban0 --rcheck --seconds "
+                   "1200 -j REJECT --reject-with tcp-reset"),
             std::string::npos);
   EXPECT_NE(t.find("-A strikeout_export_in -s 10.0.0.0/8 -j RETURN"), std::string::npos);
   EXPECT_EQ(t.find("2001:db8"), std::string::npos);  // IPv4 only

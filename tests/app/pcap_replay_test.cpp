@@ -39,8 +39,8 @@ class TempDir {
 };
 
 // One failed and one successful AUTH on a connection, as Ethernet frames 1 s apart from `start`.
-std::vector<TimedFrame> session(core::Address client, std::uint16_t port, std::int64_t start, const std::string& user,
-                                bool sll = false) {
+std::vector<TimedFrame> session(core::Address client, std::uint16_t port, std::int64_t start,
+                                const std::string& user, bool sll = false) {
   Conversation c(client, port, kServer, 587);
   std::vector<TimedFrame> frames;
   std::int64_t t = start;
@@ -160,7 +160,8 @@ TEST(PcapReplay, SpoofedRepliesGiveNoStrike) {
   // The first forged segment starts a connection seen mid-stream, read from its first line end; the
   // other four are replies on a connection nobody verified.
   EXPECT_EQ(stream->stats().unverified_replies, 4U);
-  EXPECT_NE(stream->summary_line().find("4 replies on unverified connections not counted"), std::string::npos);
+  EXPECT_NE(stream->summary_line().find("4 replies on unverified connections not counted"),
+            std::string::npos);
 }
 
 TEST(PcapReplay, ClearErrors) {
@@ -170,9 +171,7 @@ TEST(PcapReplay, ClearErrors) {
   options.files = {dir.file("missing.pcap")};
   EXPECT_FALSE(PcapEventStream::open(options, error));
   EXPECT_NE(error.find("missing.pcap"), std::string::npos);
-  {
-    std::ofstream(dir.file("text.pcap")) << "Nov 27 01:49:52 mx postfix/smtpd[1]: not a capture\n";
-  }
+  { std::ofstream(dir.file("text.pcap")) << "Nov 27 01:49:52 mx postfix/smtpd[1]: not a capture\n"; }
   options.files = {dir.file("text.pcap")};
   EXPECT_FALSE(PcapEventStream::open(options, error));
   EXPECT_NE(error.find("text.pcap: not a readable pcap or pcapng capture"), std::string::npos) << error;
@@ -273,7 +272,8 @@ TEST(PcapReplay, ReplayBansFromCapturesAlone) {
   const std::string text(buf, len);
   std::free(buf);
   EXPECT_EQ(status, 0);
-  EXPECT_NE(text.find("\"action\":\"ban\",\"address\":\"203.0.113.7\",\"rule\":\"auth-failures\""), std::string::npos)
+  EXPECT_NE(text.find("\"action\":\"ban\",\"address\":\"203.0.113.7\",\"rule\":\"auth-failures\""),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("\"pcap\":{"), std::string::npos) << text;
 }

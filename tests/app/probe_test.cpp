@@ -97,7 +97,8 @@ ProbeOptions options_for(const std::string& target) {
 }
 
 TEST(Probe, PrintsWhatAPostfixLikeServerAnswers) {
-  FakeSmtp server("220 mx.test ESMTP Postfix (Debian/GNU)\r\n", [](const std::string& l) { return postfix_like(l, true); });
+  FakeSmtp server("220 mx.test ESMTP Postfix (Debian/GNU)\r\n",
+                  [](const std::string& l) { return postfix_like(l, true); });
   const ProbeReport r = probe_server(options_for(server.target()));
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.banner, std::vector<std::string>{"220 mx.test ESMTP Postfix (Debian/GNU)"});
@@ -115,14 +116,17 @@ TEST(Probe, PrintsWhatAPostfixLikeServerAnswers) {
   EXPECT_EQ(r.tls_status, "refused: 454 4.7.0 TLS not available due to local problem");
 #endif
   const auto config = suggested_configuration(r);
-  EXPECT_NE(std::find(config.begin(), config.end(), "failure_replies = [\"535\"]   # every 535 reply"), config.end());
-  EXPECT_NE(std::find(config.begin(), config.end(), "# failure_replies = [\"" + kFailure.substr(0, 64) + "\"]"),
+  EXPECT_NE(std::find(config.begin(), config.end(), "failure_replies = [\"535\"]   # every 535 reply"),
             config.end());
+  EXPECT_NE(
+      std::find(config.begin(), config.end(), "# failure_replies = [\"" + kFailure.substr(0, 64) + "\"]"),
+      config.end());
   EXPECT_NE(std::find(config.begin(), config.end(), "format = \"postfix\""), config.end());
 }
 
 TEST(Probe, HumanAndJsonOutput) {
-  FakeSmtp server("220 mx.test ESMTP Postfix\r\n", [](const std::string& l) { return postfix_like(l, true); });
+  FakeSmtp server("220 mx.test ESMTP Postfix\r\n",
+                  [](const std::string& l) { return postfix_like(l, true); });
   ProbeOptions o = options_for(server.target());
   o.json = true;
   o.username = "probe-user";
@@ -160,9 +164,13 @@ TEST(Probe, SaysWhenTheServerNeedsStartTls) {
 
 TEST(Probe, ConnectionRefused) {
   std::uint16_t port = 0;
-  { FakeSmtp closed("", nullptr, false); port = closed.port(); }  // bound, then closed: nothing listens
+  {
+    FakeSmtp closed("", nullptr, false);
+    port = closed.port();
+  }  // bound, then closed: nothing listens
   const ProbeReport r = probe_server(options_for("127.0.0.1:" + std::to_string(port)));
-  EXPECT_NE(r.error.find("connection refused by 127.0.0.1:" + std::to_string(port)), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("connection refused by 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << r.error;
 }
 
 TEST(Probe, SilentServerTimesOut) {
@@ -180,8 +188,10 @@ TEST(Probe, NotAnSmtpServer) {
 }
 
 TEST(Probe, BadTargets) {
-  EXPECT_EQ(probe_server(options_for("mx.example:99999")).error, "\"mx.example:99999\": the port must be a number from 1 to 65535");
-  EXPECT_EQ(probe_server(options_for("[2001:db8::1")).error, "\"[2001:db8::1\": missing ']' after the IPv6 address");
+  EXPECT_EQ(probe_server(options_for("mx.example:99999")).error,
+            "\"mx.example:99999\": the port must be a number from 1 to 65535");
+  EXPECT_EQ(probe_server(options_for("[2001:db8::1")).error,
+            "\"[2001:db8::1\": missing ']' after the IPv6 address");
   EXPECT_EQ(probe_server(options_for(":25")).error, "\":25\": no host given");
 }
 

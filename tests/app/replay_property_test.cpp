@@ -98,9 +98,10 @@ TEST(ReplayProperty, BansExactlyWhatTheOracleSays) {
     const int events = 150 + static_cast<int>(rng() % 150);
     for (int i = 0; i < events; ++i) {
       const auto pick = rng() % 4;
-      t += pick == 0 ? 0 : pick == 1 ? static_cast<std::int64_t>(rng() % 30)
-                         : pick == 2 ? static_cast<std::int64_t>(rng() % 600)
-                                     : kWithin - 5 + static_cast<std::int64_t>(rng() % 11);
+      t += pick == 0   ? 0
+           : pick == 1 ? static_cast<std::int64_t>(rng() % 30)
+           : pick == 2 ? static_cast<std::int64_t>(rng() % 600)
+                       : kWithin - 5 + static_cast<std::int64_t>(rng() % 11);
       failures.push_back({t, addresses[rng() % addresses.size()]});
     }
     ASSERT_LT(t, 59LL * 86400) << "generator must stay within January and February";
@@ -112,9 +113,10 @@ TEST(ReplayProperty, BansExactlyWhatTheOracleSays) {
         // Noise lines between the failures, and the real failure shape (IPv6 with a reverse name).
         out << syslog_time(f.t) << " mx postfix/submission/smtpd[" << pid << "]: connect from unknown["
             << f.address << "]\n";
-        out << syslog_time(f.t) << " mx postfix/submission/smtpd[" << pid << "]: warning: "
-            << (f.address.find(':') != std::string::npos ? "host.example.net" : "unknown") << "[" << f.address
-            << "]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=user" << (pid % 7) << "\n";
+        out << syslog_time(f.t) << " mx postfix/submission/smtpd[" << pid
+            << "]: warning: " << (f.address.find(':') != std::string::npos ? "host.example.net" : "unknown")
+            << "[" << f.address << "]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=user"
+            << (pid % 7) << "\n";
         out << syslog_time(f.t) << " mx postfix/qmgr[77]: 4F2A91C0123: removed\n";
         ++pid;
       }
@@ -133,8 +135,8 @@ TEST(ReplayProperty, BansExactlyWhatTheOracleSays) {
       const int month = std::stoi(time.substr(5, 2));
       const int mday = std::stoi(time.substr(8, 2));
       const std::int64_t secs = (month == 1 ? mday - 1 : 31 + mday - 1) * 86400LL +
-                                std::stoi(time.substr(11, 2)) * 3600LL + std::stoi(time.substr(14, 2)) * 60LL +
-                                std::stoi(time.substr(17, 2));
+                                std::stoi(time.substr(11, 2)) * 3600LL +
+                                std::stoi(time.substr(14, 2)) * 60LL + std::stoi(time.substr(17, 2));
       actual.emplace_back(j["address"].get<std::string>(), secs);
     }
     const auto expected = oracle(failures);

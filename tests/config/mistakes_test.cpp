@@ -163,7 +163,8 @@ success_probability = 1.5
 passwords = "/tmp/p"
 )"));
   EXPECT_TRUE(has_error(d, 2, 8, "decoy.port 587 is a protected port"));
-  EXPECT_TRUE(has_error(d, 3, 8, "decoy.mode must be one of \"insult\", \"stutter\", \"decoy\", \"endless\""));
+  EXPECT_TRUE(
+      has_error(d, 3, 8, "decoy.mode must be one of \"insult\", \"stutter\", \"decoy\", \"endless\""));
   EXPECT_TRUE(has_error(d, 4, 18, "decoy.insults[2]"));
   EXPECT_TRUE(has_error(d, 4, 18, "printable ASCII"));
   EXPECT_TRUE(has_error(d, 4, 31, "decoy.insults[3] must be a string"));

@@ -17,7 +17,9 @@ using testing::errors_of;
 using testing::has_error;
 using testing::kValidRule;
 
-std::string with_rule(std::string_view text) { return std::string(text) + "\n" + std::string(kValidRule); }
+std::string with_rule(std::string_view text) {
+  return std::string(text) + "\n" + std::string(kValidRule);
+}
 
 TEST(WireConfig, OffByDefaultWithTheRecipesReply) {
   const Config c = config_of(kValidRule);
@@ -81,12 +83,16 @@ idle_timeout = "1s"
   EXPECT_TRUE(has_error(d, 5, 23, "wire.interfaces[2]: \"eth/1\" is not an interface name"));
   EXPECT_TRUE(has_error(d, 5, 32, "interface \"eth0\" is listed twice in wire.interfaces"));
   EXPECT_TRUE(has_error(d, 5, 40, "wire.interfaces[4]: \"a-name-far-too-long\" is not an interface name"));
-  EXPECT_TRUE(has_error(d, 6, 20, "wire.failure_replies[1]: \"5.7.8\" must begin with a three-digit reply code"));
-  EXPECT_TRUE(has_error(d, 6, 29, "wire.failure_replies[2]: \"535-more\" the code must be followed by a space"));
+  EXPECT_TRUE(
+      has_error(d, 6, 20, "wire.failure_replies[1]: \"5.7.8\" must begin with a three-digit reply code"));
+  EXPECT_TRUE(
+      has_error(d, 6, 29, "wire.failure_replies[2]: \"535-more\" the code must be followed by a space"));
   EXPECT_TRUE(has_error(d, 6, 48, "\"535\" is listed twice in wire.failure_replies"));
-  EXPECT_TRUE(has_error(d, 6, 55, "wire.failure_replies[5]: \"2350 ok\" the code must be followed by a space"));
+  EXPECT_TRUE(
+      has_error(d, 6, 55, "wire.failure_replies[5]: \"2350 ok\" the code must be followed by a space"));
   EXPECT_TRUE(has_error(d, 6, 66, "wire.failure_replies[6]: \"535 line one\\nline two\" must be one line"));
-  EXPECT_TRUE(has_error(d, 7, 23, "wire.implicit_tls_ports[1] has no effect: port 465 is not a protected port"));
+  EXPECT_TRUE(
+      has_error(d, 7, 23, "wire.implicit_tls_ports[1] has no effect: port 465 is not a protected port"));
   EXPECT_TRUE(has_error(d, 7, 28, "wire.implicit_tls_ports[2] must be between 1 and 65535, not 0"));
   EXPECT_TRUE(has_error(d, 8, 19, "wire.max_connections must be between 64 and 16777216, not 10"));
   EXPECT_TRUE(has_error(d, 9, 16, "wire.idle_timeout"));

@@ -103,7 +103,8 @@ std::set<std::string> kernel_bans() {
       if (v.is_string()) {
         out.insert(v.get<std::string>() + length);
       } else if (v.contains("prefix")) {
-        out.insert(v["prefix"]["addr"].get<std::string>() + "/" + std::to_string(v["prefix"]["len"].get<int>()));
+        out.insert(v["prefix"]["addr"].get<std::string>() + "/" +
+                   std::to_string(v["prefix"]["len"].get<int>()));
       }
     }
   }
@@ -174,7 +175,8 @@ path = ")" + log_.string() + R"("
 format = "postfix"
 
 [state]
-path = ")" + (dir_ / "state" / "state.db").string() + R"("
+path = ")" + (dir_ / "state" / "state.db").string() +
+                                                  R"("
 
 [control]
 socket = ")" + socket_ + R"("
@@ -328,8 +330,8 @@ TEST_F(DaemonControl, WatchShowsALiveAttackAndExplainTellsWhy) {
     }
   }
   std::string watched;
-  EXPECT_TRUE(read_until(out[0], "Go AWAY: SRC=203.0.113.66", watched))
-      << watched << "\ndaemon log:\n" << slurp(dir_ / "daemon.log");
+  EXPECT_TRUE(read_until(out[0], "Go AWAY: SRC=203.0.113.66", watched)) << watched << "\ndaemon log:\n"
+                                                                        << slurp(dir_ / "daemon.log");
   EXPECT_NE(watched.find("AUTH failure: SRC=203.0.113.66"), std::string::npos) << watched;
   EXPECT_NE(watched.find("Strike 2"), std::string::npos) << watched;
   ::kill(watcher, SIGTERM);
@@ -370,7 +372,9 @@ TEST_F(DaemonControl, MalformedArgumentsAreUsageErrorsNamingThem) {
 TEST(ControlCli, WithoutADaemonSaysSoInOneLine) {
   const Outcome r = run({STRIKEOUT_BINARY, "status", "--socket", "/nonexistent/strikeout.sock"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.err, "strikeout status: the strikeout daemon is not running (nothing answers on /nonexistent/strikeout.sock)\n");
+  EXPECT_EQ(r.err,
+            "strikeout status: the strikeout daemon is not running (nothing answers on "
+            "/nonexistent/strikeout.sock)\n");
   EXPECT_EQ(r.out, "");
 }
 

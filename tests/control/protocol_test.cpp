@@ -19,8 +19,8 @@ std::string refused(std::string_view line) {
 }
 
 TEST(ControlProtocol, RoundTripsEveryCommand) {
-  for (Command c : {Command::Status, Command::List, Command::Explain, Command::Watch, Command::AllowList, Command::Ban,
-                    Command::Unban, Command::AllowAdd, Command::AllowRemove, Command::Reload}) {
+  for (Command c : {Command::Status, Command::List, Command::Explain, Command::Watch, Command::AllowList,
+                    Command::Ban, Command::Unban, Command::AllowAdd, Command::AllowRemove, Command::Reload}) {
     Request r;
     r.id = 42;
     r.command = c;
@@ -47,20 +47,25 @@ TEST(ControlProtocol, RefusalsNameWhatWasWrong) {
   EXPECT_EQ(refused("not json"), "request is not valid JSON");
   EXPECT_EQ(refused("[1]"), "request is not a JSON object");
   EXPECT_NE(refused(R"({"id":1,"command":"status"})").find("\"v\""), std::string::npos);
-  EXPECT_NE(refused(R"({"v":2,"id":1,"command":"status"})").find("version 2 is not supported"), std::string::npos);
-  EXPECT_NE(refused(R"({"v":1,"id":1,"command":"shutdown"})").find("unknown command \"shutdown\""), std::string::npos);
+  EXPECT_NE(refused(R"({"v":2,"id":1,"command":"status"})").find("version 2 is not supported"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"v":1,"id":1,"command":"shutdown"})").find("unknown command \"shutdown\""),
+            std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"command":"ban","target":"1.2.3"})").find("\"1.2.3\" is not an address"),
             std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"command":"ban","target":"10.0.0.1/8"})").find("did you mean 10.0.0.0/8"),
             std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"command":"ban","target":"10.0.0.1","for":"5"})").find("duration \"5\""),
             std::string::npos);
-  EXPECT_NE(refused(R"({"v":1,"command":"ban","target":"10.0.0.1","for":"0s"})").find("positive"), std::string::npos);
+  EXPECT_NE(refused(R"({"v":1,"command":"ban","target":"10.0.0.1","for":"0s"})").find("positive"),
+            std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"command":"ban"})").find("needs a \"target\""), std::string::npos);
-  EXPECT_NE(refused(R"({"v":1,"command":"status","target":"10.0.0.1"})").find("field \"target\" is not known"),
-            std::string::npos);
-  EXPECT_NE(refused(R"({"v":1,"command":"explain","target":"10.0.0.0/8"})").find("not an IPv4 or IPv6 address"),
-            std::string::npos);
+  EXPECT_NE(
+      refused(R"({"v":1,"command":"status","target":"10.0.0.1"})").find("field \"target\" is not known"),
+      std::string::npos);
+  EXPECT_NE(
+      refused(R"({"v":1,"command":"explain","target":"10.0.0.0/8"})").find("not an IPv4 or IPv6 address"),
+      std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"command":"list","rule":7})").find("must be a string"), std::string::npos);
   EXPECT_NE(refused(R"({"v":1,"id":-1,"command":"list"})").find("\"id\""), std::string::npos);
   EXPECT_NE(refused(std::string(kMaxLine + 1, ' ')).find("longer than"), std::string::npos);
@@ -88,7 +93,8 @@ TEST(ControlProtocol, ResponsesParseAndInvalidUtf8IsReplacedNotThrown) {
   ASSERT_TRUE(std::holds_alternative<Response>(parsed));
   EXPECT_TRUE(std::get<Response>(parsed).ok);
   EXPECT_EQ(std::get<Response>(parsed).id, 3U);
-  EXPECT_NE(std::get<Response>(parsed).result["user"].get<std::string>().find("\xEF\xBF\xBD"), std::string::npos);
+  EXPECT_NE(std::get<Response>(parsed).result["user"].get<std::string>().find("\xEF\xBF\xBD"),
+            std::string::npos);
 
   auto error = parse_response(format_error(4, code::kAllowlisted, "on the allowlist"));
   ASSERT_TRUE(std::holds_alternative<Response>(error));

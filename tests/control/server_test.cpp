@@ -30,7 +30,8 @@ class FakeDaemon final : public ControlHandler {
   Reply handle(const Request& request, const Peer& peer) override {
     ++calls;
     if (request.command == Command::Ban) {
-      if (request.target->to_string() == "192.0.2.1") return Reply::failure(code::kAllowlisted, "192.0.2.1 is on the allowlist");
+      if (request.target->to_string() == "192.0.2.1")
+        return Reply::failure(code::kAllowlisted, "192.0.2.1 is on the allowlist");
       return Reply::success({{"target", request.target->to_string()}, {"uid", peer.uid}});
     }
     return Reply::success({{"command", std::string(to_string(request.command))}, {"admin", peer.admin}});
@@ -55,7 +56,8 @@ class ControlServerTest : public ::testing::Test {
   void start(ControlServerOptions options) {
     options.socket = socket_;
     auto opened = ControlServer::open(io_, options, handler_);
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ControlServer>>(opened)) << std::get<std::string>(opened);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<ControlServer>>(opened))
+        << std::get<std::string>(opened);
     server_ = std::move(std::get<0>(opened));
     guard_.emplace(io_.get_executor());
     thread_ = std::thread([this] { io_.run(); });
@@ -111,7 +113,7 @@ class ControlServerTest : public ::testing::Test {
 
 TEST_F(ControlServerTest, RootGetsAnswersInOrderAndRefusalsWithTheirCode) {
   start({});
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(socket_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600U);
 
@@ -141,7 +143,9 @@ TEST_F(ControlServerTest, MalformedRequestIsAnsweredNotFatal) {
   addr.sun_family = AF_UNIX;
   std::strcpy(addr.sun_path, socket_.c_str());
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  const std::string garbage = "{\"v\":1,\"id\":5,\"command\":\"ban\",\"target\":\"1.2.3\"}\n{\"v\":1,\"id\":6,\"command\":\"status\"}\n";
+  const std::string garbage =
+      "{\"v\":1,\"id\":5,\"command\":\"ban\",\"target\":\"1.2.3\"}\n{\"v\":1,\"id\":6,\"command\":\"status\"}"
+      "\n";
   ASSERT_EQ(::write(fd, garbage.data(), garbage.size()), static_cast<ssize_t>(garbage.size()));
   std::string got;
   char buf[4096];
@@ -155,7 +159,8 @@ TEST_F(ControlServerTest, MalformedRequestIsAnsweredNotFatal) {
   EXPECT_EQ(first.id, 5U);
   EXPECT_EQ(first.code, "bad-request");
   EXPECT_NE(first.error.find("\"1.2.3\""), std::string::npos);
-  const auto second = std::get<Response>(parse_response(got.substr(got.find('\n') + 1, got.size() - got.find('\n') - 2)));
+  const auto second =
+      std::get<Response>(parse_response(got.substr(got.find('\n') + 1, got.size() - got.find('\n') - 2)));
   EXPECT_EQ(second.id, 6U);
   EXPECT_TRUE(second.ok);
 }
@@ -164,7 +169,8 @@ TEST_F(ControlServerTest, RootOnlySocketRefusesOthers) {
   start({});
   const int code = as_nobody(65534, [this] {
     auto client = ControlClient::connect(socket_.string());
-    if (auto* e = std::get_if<std::string>(&client)) return e->find("permission denied") != std::string::npos ? 0 : 1;
+    if (auto* e = std::get_if<std::string>(&client))
+      return e->find("permission denied") != std::string::npos ? 0 : 1;
     return 2;  // connected: the mode did not protect the socket
   });
   EXPECT_EQ(code, 0);
@@ -177,7 +183,7 @@ TEST_F(ControlServerTest, GroupMayReadButNotChange) {
   ControlServerOptions options;
   options.group = g->gr_name;
   start(options);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(socket_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0660U);
   EXPECT_EQ(st.st_gid, 65534U);

@@ -22,7 +22,7 @@ TEST(Address, ParsesIPv4AndWritesDottedQuad) {
 
 TEST(Address, WritesIPv6AsRfc5952) {
   EXPECT_EQ(canon("2001:0DB8:0000:0000:0000:0000:0000:0001"), "2001:db8::1");
-  EXPECT_EQ(canon("2001:db8:0:0:1:0:0:1"), "2001:db8::1:0:0:1");  // first longest run
+  EXPECT_EQ(canon("2001:db8:0:0:1:0:0:1"), "2001:db8::1:0:0:1");     // first longest run
   EXPECT_EQ(canon("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1");  // a single 0 stays
   EXPECT_EQ(canon("::"), "::");
   EXPECT_EQ(canon("::1"), "::1");
@@ -35,10 +35,9 @@ TEST(Address, IPv4MappedIsOneKeyWithIPv4AndWrittenAsIPv4) {
 }
 
 TEST(Address, RefusesAnythingElse) {
-  for (const char* bad : {"", " 192.0.2.1", "192.0.2.1 ", "[2001:db8::1]", "192.0.2.1:25",
-                          "fe80::1%eth0", "192.0.2.01", "192.0.2", "192.0.2.256", "1.2.3.4/32",
-                          "2001:db8:::1", "unknown", "2001:db8::1::2",
-                          "0000000000000000000000000000000000000000000000000001"}) {
+  for (const char* bad : {"", " 192.0.2.1", "192.0.2.1 ", "[2001:db8::1]", "192.0.2.1:25", "fe80::1%eth0",
+                          "192.0.2.01", "192.0.2", "192.0.2.256", "1.2.3.4/32", "2001:db8:::1", "unknown",
+                          "2001:db8::1::2", "0000000000000000000000000000000000000000000000000001"}) {
     EXPECT_FALSE(Address::parse(bad).has_value()) << bad;
   }
 }
@@ -59,8 +58,8 @@ TEST(Prefix, ParseFormatAndStrictness) {
   EXPECT_EQ(Prefix::parse("10.0.0.1/8")->to_string(), "10.0.0.0/8");
   EXPECT_FALSE(Prefix::parse("10.0.0.1/8", true).has_value());
   EXPECT_TRUE(Prefix::parse("10.0.0.0/8", true).has_value());
-  for (const char* bad : {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/08",
-                          "10.0.0.0/-1", "10.0.0.0/8/8", "/8", "10.0.0.0/1000", "10.0.0.0/ 8"}) {
+  for (const char* bad : {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/", "10.0.0.0/08", "10.0.0.0/-1",
+                          "10.0.0.0/8/8", "/8", "10.0.0.0/1000", "10.0.0.0/ 8"}) {
     EXPECT_FALSE(Prefix::parse(bad).has_value()) << bad;
   }
 }

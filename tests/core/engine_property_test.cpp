@@ -46,8 +46,7 @@ struct OracleAddress {
 };
 
 // The brute-force reference: O(n^2), no cleverness, no shared code with the engine.
-std::vector<Outcome> oracle(const std::vector<Event>& events, const Rule& rule,
-                            const Prefix& allowed) {
+std::vector<Outcome> oracle(const std::vector<Event>& events, const Rule& rule, const Prefix& allowed) {
   std::map<Address, OracleAddress> state;
   std::vector<Outcome> out;
   auto end_bans_until = [&](Time now) {
@@ -90,8 +89,7 @@ std::vector<Outcome> oracle(const std::vector<Event>& events, const Rule& rule,
     s.offences = (s.has_history && e.time <= s.last_end + rule.forget_after) ? s.offences + 1 : 1;
     Duration length = rule.ban;
     for (std::uint32_t i = 1; i < s.offences && length < rule.ban_max; ++i) {
-      length = Duration{static_cast<std::int64_t>(static_cast<double>(length.count()) *
-                                                  rule.ban_factor)};
+      length = Duration{static_cast<std::int64_t>(static_cast<double>(length.count()) * rule.ban_factor)};
     }
     length = std::min(length, rule.ban_max);
     s.banned = true;
@@ -117,7 +115,7 @@ std::vector<Outcome> engine_outcomes(const std::vector<Decision>& decisions) {
 }
 
 TEST(EngineProperty, BansEqualBruteForceOracleOnRandomStreams) {
-  const std::vector<std::string> pool = {"192.0.2.1",  "192.0.2.2", "198.51.100.3",
+  const std::vector<std::string> pool = {"192.0.2.1",   "192.0.2.2",   "198.51.100.3",
                                          "2001:db8::4", "2001:db8::5", "10.0.0.6"};
   const Prefix allowed = net("10.0.0.0/8");
   std::mt19937_64 rng(20261127);
@@ -170,8 +168,7 @@ TEST(EngineProperty, BansEqualBruteForceOracleOnRandomStreams) {
       return part;
     };
     ASSERT_EQ(split(got, false), split(expected, false))
-        << "round " << round << ": hits " << rule.hits << " within "
-        << format_duration(rule.within);
+        << "round " << round << ": hits " << rule.hits << " within " << format_duration(rule.within);
     ASSERT_EQ(split(got, true), split(expected, true)) << "round " << round;
     for (const auto& o : got) ASSERT_FALSE(allowed.contains(addr(o.target)));
     total_bans += split(expected, false).size();

@@ -29,8 +29,8 @@ TEST(EngineRecipe, ThreeFailuresIn20MinutesStrikeThenBanAndFourthTryExtends) {
   engine.on_event(failure(at_min(5), "203.0.113.5", "alice"), sink);
   engine.on_event(failure(at_min(10), "203.0.113.5", "alice"), sink);
   auto d = sink.take();
-  ASSERT_THAT(briefs(d), ElementsAre("strike 1 203.0.113.5", "strike 2 203.0.113.5",
-                                     "strike 3 203.0.113.5", "ban 203.0.113.5"));
+  ASSERT_THAT(briefs(d), ElementsAre("strike 1 203.0.113.5", "strike 2 203.0.113.5", "strike 3 203.0.113.5",
+                                     "ban 203.0.113.5"));
   EXPECT_EQ(d[2].threshold, 3U);
   EXPECT_EQ(d[3].until, at_min(30));
   EXPECT_EQ(d[3].count, 3U);
@@ -59,16 +59,16 @@ TEST(EngineWindow, NthEventExactlyTAfterFirstBansOneMillisecondLaterDoesNot) {
   engine.on_event(failure(at_min(0), "192.0.2.1"), sink);
   engine.on_event(failure(at_min(10), "192.0.2.1"), sink);
   engine.on_event(failure(at_min(20), "192.0.2.1"), sink);
-  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 1 192.0.2.1", "strike 2 192.0.2.1",
-                                               "strike 3 192.0.2.1", "ban 192.0.2.1"));
+  EXPECT_THAT(briefs(sink.take()),
+              ElementsAre("strike 1 192.0.2.1", "strike 2 192.0.2.1", "strike 3 192.0.2.1", "ban 192.0.2.1"));
   // Another engine, another address: 00:00, 00:10, 20:00.001: the first is out of the window, so
   // Strike 2.
   Engine second(policy_with({address_rule(3, 20min)}));
   second.on_event(failure(at_min(0), "192.0.2.2"), sink);
   second.on_event(failure(at_min(10), "192.0.2.2"), sink);
   second.on_event(failure(at(20 * 60 + 0.001), "192.0.2.2"), sink);
-  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 1 192.0.2.2", "strike 2 192.0.2.2",
-                                               "strike 2 192.0.2.2"));
+  EXPECT_THAT(briefs(sink.take()),
+              ElementsAre("strike 1 192.0.2.2", "strike 2 192.0.2.2", "strike 2 192.0.2.2"));
   // 20:05: 00:10, 20:00.001 and 20:05 are within 20m: ban.
   second.on_event(failure(at_min(20) + 5min, "192.0.2.2"), sink);
   EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 3 192.0.2.2", "ban 192.0.2.2"));
@@ -129,8 +129,7 @@ TEST(EngineNotice, NoticeRuleOnlyStrikes) {
   RecordingSink sink;
   for (int m = 0; m < 3; ++m) engine.on_event(failure(at_min(m), "192.0.2.50"), sink);
   auto d = sink.take();
-  EXPECT_THAT(briefs(d), ElementsAre("strike 1 192.0.2.50", "strike 2 192.0.2.50",
-                                     "strike 1 192.0.2.50"));
+  EXPECT_THAT(briefs(d), ElementsAre("strike 1 192.0.2.50", "strike 2 192.0.2.50", "strike 1 192.0.2.50"));
   EXPECT_EQ(d[1].action, RuleAction::Notice);
   EXPECT_TRUE(engine.active_bans().empty());
 }
@@ -146,16 +145,14 @@ TEST(EnginePrefix, FailuresFromOneNetworkBanTheNetwork) {
   engine.on_event(failure(at_min(0), "203.0.113.1"), sink);
   engine.on_event(failure(at_min(1), "203.0.113.2"), sink);
   engine.on_event(failure(at_min(2), "203.0.113.3"), sink);
-  EXPECT_THAT(briefs(sink.take()),
-              ElementsAre("strike 1 203.0.113.0/24", "strike 2 203.0.113.0/24",
-                          "strike 3 203.0.113.0/24", "ban 203.0.113.0/24"));
+  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 1 203.0.113.0/24", "strike 2 203.0.113.0/24",
+                                               "strike 3 203.0.113.0/24", "ban 203.0.113.0/24"));
   // IPv6: three addresses of one /64.
   engine.on_event(failure(at_min(3), "2001:db8:1:2::a"), sink);
   engine.on_event(failure(at_min(3), "2001:db8:1:2::b"), sink);
   engine.on_event(failure(at_min(3), "2001:db8:1:2:ffff::1"), sink);
-  EXPECT_THAT(briefs(sink.take()),
-              ElementsAre("strike 1 2001:db8:1:2::/64", "strike 2 2001:db8:1:2::/64",
-                          "strike 3 2001:db8:1:2::/64", "ban 2001:db8:1:2::/64"));
+  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 1 2001:db8:1:2::/64", "strike 2 2001:db8:1:2::/64",
+                                               "strike 3 2001:db8:1:2::/64", "ban 2001:db8:1:2::/64"));
   // 00:04: the network is banned, so an address in it is banned too.
   EXPECT_TRUE(engine.ban_covering(addr("203.0.113.200")).has_value());
 }
@@ -199,8 +196,7 @@ TEST(EngineAllowlist, AllowlistedSourceIsNeverPunished) {
   EXPECT_EQ(bans[1].target.to_string(), "192.0.2.2");
   RecordingSink op;
   EXPECT_EQ(engine.ban(net("10.1.2.3"), at_min(12), 1h, "typo", op), OperatorResult::Allowlisted);
-  EXPECT_EQ(engine.ban(net("10.0.0.0/7"), at_min(12), 1h, "too wide", op),
-            OperatorResult::Allowlisted);
+  EXPECT_EQ(engine.ban(net("10.0.0.0/7"), at_min(12), 1h, "too wide", op), OperatorResult::Allowlisted);
   EXPECT_EQ(engine.ban(net("::/0"), at_min(12), 1h, "everything", op), OperatorResult::Allowlisted);
   EXPECT_TRUE(op.decisions.empty());
   EXPECT_TRUE(engine.is_allowlisted(addr("10.255.0.1")));
@@ -225,8 +221,8 @@ TEST(EngineCampaign, KDistinctSourcesOnOneUserAreAllBannedAndNewcomersAtOnce) {
   // 00:03 2001:db8::3 "BOB": the third distinct source: all three are banned.
   engine.on_event(failure(at_min(3), "2001:db8::3", "BOB"), sink);
   auto d = sink.take();
-  ASSERT_THAT(briefs(d), ElementsAre("strike 3 2001:db8::3", "ban 192.0.2.1", "ban 192.0.2.2",
-                                     "ban 2001:db8::3"));
+  ASSERT_THAT(briefs(d),
+              ElementsAre("strike 3 2001:db8::3", "ban 192.0.2.1", "ban 192.0.2.2", "ban 2001:db8::3"));
   EXPECT_EQ(d[1].count, 3U);
   EXPECT_EQ(d[1].reason, "campaign on user \"Bob\": 3 distinct sources within 1h");
   EXPECT_EQ(d[1].until, at_min(63));
@@ -238,9 +234,8 @@ TEST(EngineCampaign, KDistinctSourcesOnOneUserAreAllBannedAndNewcomersAtOnce) {
   engine.on_event(failure(at_min(111), "192.0.2.5", "bob"), sink);
   d = sink.take();
   EXPECT_EQ(briefs(d).back(), "strike 1 192.0.2.5");
-  EXPECT_EQ(std::count_if(d.begin(), d.end(),
-                          [](const Decision& x) { return x.kind == DecisionKind::Unban; }),
-            4);
+  EXPECT_EQ(
+      std::count_if(d.begin(), d.end(), [](const Decision& x) { return x.kind == DecisionKind::Unban; }), 4);
 }
 
 // The recipe's pool attacker: 40 addresses take turns guessing passwords for one username, each
@@ -537,9 +532,8 @@ TEST(EngineOrder, UnbansFirstThenRulesInOrderAndDeterministic) {
   const auto d = run();
   EXPECT_THAT(briefs(d),
               ElementsAre("strike 1 192.0.2.1", "strike 1 192.0.2.0/24", "strike 2 192.0.2.1",
-                          "ban 192.0.2.1", "strike 2 192.0.2.0/24", "ban 192.0.2.0/24",
-                          "unban 192.0.2.1", "unban 192.0.2.0/24", "strike 1 192.0.2.7",
-                          "strike 1 192.0.2.0/24"));
+                          "ban 192.0.2.1", "strike 2 192.0.2.0/24", "ban 192.0.2.0/24", "unban 192.0.2.1",
+                          "unban 192.0.2.0/24", "strike 1 192.0.2.7", "strike 1 192.0.2.0/24"));
   EXPECT_EQ(d[6].time, at_min(3));
   EXPECT_EQ(d[7].time, at_min(5));
   const auto again = run();
@@ -580,15 +574,13 @@ TEST(EngineReload, KeepsWindowsAndBansAndLiftsNewlyAllowlistedBans) {
   Rule notice = address_rule(5, 1h);
   notice.name = "watch";
   notice.action = RuleAction::Notice;
-  engine.reload(policy_with({address_rule(3, 20min), notice}, {net("198.51.100.0/24")}), at_min(3),
-                sink);
+  engine.reload(policy_with({address_rule(3, 20min), notice}, {net("198.51.100.0/24")}), at_min(3), sink);
   auto d = sink.take();
   ASSERT_THAT(briefs(d), ElementsAre("unban 198.51.100.1"));
   EXPECT_EQ(d[0].reason, "allowlisted by a configuration reload");
   // 00:04: 192.0.2.1's third failure: the kept window makes it Strike 3; the new rule: Strike 1.
   engine.on_event(failure(at_min(4), "192.0.2.1"), sink);
-  EXPECT_THAT(briefs(sink.take()),
-              ElementsAre("strike 3 192.0.2.1", "ban 192.0.2.1", "strike 1 192.0.2.1"));
+  EXPECT_THAT(briefs(sink.take()), ElementsAre("strike 3 192.0.2.1", "ban 192.0.2.1", "strike 1 192.0.2.1"));
   EXPECT_EQ(engine.policy().rules.size(), 2U);
 }
 

@@ -19,14 +19,20 @@ struct RecordingSink : DecisionSink {
   }
 };
 
-inline Address addr(std::string_view text) { return *Address::parse(text); }
-inline Prefix net(std::string_view text) { return *Prefix::parse(text, true); }
+inline Address addr(std::string_view text) {
+  return *Address::parse(text);
+}
+inline Prefix net(std::string_view text) {
+  return *Prefix::parse(text, true);
+}
 
 // A moment of the scenario, in seconds after an arbitrary origin (2026-11-27T00:00:00Z).
 inline Time at(double seconds) {
   return from_micros(1'795'737'600'000'000LL + static_cast<std::int64_t>(seconds * 1e6));
 }
-inline Time at_min(double minutes) { return at(minutes * 60); }
+inline Time at_min(double minutes) {
+  return at(minutes * 60);
+}
 
 inline Event failure(Time t, std::string_view source, std::string_view user = {},
                      Reporter reporter = Reporter::Postfix) {

@@ -54,7 +54,8 @@ TEST(DecoyRedirect, OnlyConnectionsRedirectedFromAProtectedPortAreServed) {
                         "nft add chain ip decoytest out '{ type nat hook output priority -100; }' && "
                         "nft add rule ip decoytest out tcp dport 25 redirect to :2525"),
             0);
-  const auto dir = std::filesystem::temp_directory_path() / ("strikeout-decoy-redirect-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("strikeout-decoy-redirect-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   DecoyOptions o;
   o.port = 2525;

@@ -23,7 +23,8 @@ struct Recorder final : AttemptSink {
   };
   std::vector<Seen> attempts;
   void on_attempt(const AuthAttempt& a) override {
-    attempts.push_back({a.mechanism, std::string(a.user), std::string(a.password), a.has_credentials, a.accepted});
+    attempts.push_back(
+        {a.mechanism, std::string(a.user), std::string(a.password), a.has_credentials, a.accepted});
   }
 };
 
@@ -31,7 +32,8 @@ struct Recorder final : AttemptSink {
 class Conversation {
  public:
   explicit Conversation(DecoyOptions options, Mode mode, DecoySecret secret = {})
-      : options_(std::move(options)), script_(Script::build(options_)),
+      : options_(std::move(options)),
+        script_(Script::build(options_)),
         ctx_(SessionContext::make(options_, script_, secret)) {
     session_.start(mode, now_, ctx_);
   }
@@ -120,7 +122,8 @@ TEST(DecoySession, AuthLoginAndPlainAreRecordedWithTheirCredentials) {
   c.run();
   EXPECT_EQ(c.say("AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");
   EXPECT_EQ(c.say(b64("admin") + "\r\n"), "334 UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(c.say(b64("hunter2") + "\r\n"), "535 5.7.8 Error: authentication failed: authentication failure\r\n");
+  EXPECT_EQ(c.say(b64("hunter2") + "\r\n"),
+            "535 5.7.8 Error: authentication failed: authentication failure\r\n");
   EXPECT_EQ(c.say("AUTH PLAIN " + b64(std::string("\0bob\0secret", 11)) + "\r\n"),
             "535 5.7.8 Error: authentication failed: authentication failure\r\n");
   EXPECT_EQ(c.say("AUTH PLAIN\r\n"), "334 \r\n");
@@ -160,7 +163,9 @@ TEST(DecoySession, FakeSuccessIsConsistentForTheSameSourceUserAndPassword) {
   int differ = 0;
   for (int i = 0; i < 400; ++i) {
     const std::string password = "password" + std::to_string(i);
-    differ += fake_success(ctx, kSource, "admin", password) != fake_success(ctx2, kSource, "admin", password) ? 1 : 0;
+    differ += fake_success(ctx, kSource, "admin", password) != fake_success(ctx2, kSource, "admin", password)
+                  ? 1
+                  : 0;
   }
   EXPECT_GT(differ, 50);
 }

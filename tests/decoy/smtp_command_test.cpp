@@ -38,12 +38,12 @@ TEST(DecoyCommand, Base64IsStrict) {
   EXPECT_EQ(std::string_view(out.data(), *n), "admin");
   EXPECT_EQ(decode_base64("", out), 0U);
   EXPECT_EQ(decode_base64("=", out), 0U);
-  EXPECT_FALSE(decode_base64("YWRtaW4", out));     // not a multiple of 4
-  EXPECT_FALSE(decode_base64("YW=taW4=", out));    // data after padding
-  EXPECT_FALSE(decode_base64("YWRt aW4=", out));   // space
-  EXPECT_FALSE(decode_base64("Y===", out));        // three padding characters
+  EXPECT_FALSE(decode_base64("YWRtaW4", out));    // not a multiple of 4
+  EXPECT_FALSE(decode_base64("YW=taW4=", out));   // data after padding
+  EXPECT_FALSE(decode_base64("YWRt aW4=", out));  // space
+  EXPECT_FALSE(decode_base64("Y===", out));       // three padding characters
   std::array<char, 2> tiny{};
-  EXPECT_FALSE(decode_base64("YWRtaW4=", tiny));   // does not fit
+  EXPECT_FALSE(decode_base64("YWRtaW4=", tiny));  // does not fit
 }
 
 TEST(DecoyCommand, AuthPlainNeedsExactlyTwoNulsAndAUser) {

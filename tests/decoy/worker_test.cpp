@@ -216,7 +216,8 @@ TEST_F(DecoyWorkers, WorkersNeverConnectAnywhere) {
         ++sockets_seen;
         EXPECT_TRUE(std::string(table).starts_with("tcp")) << "a UDP socket in a decoy worker: " << line;
         const auto local_port = std::stoul(local.substr(local.find(':') + 1), nullptr, 16);
-        EXPECT_EQ(local_port, static_cast<unsigned long>(options_.port)) << "a socket not on the decoy port: " << line;
+        EXPECT_EQ(local_port, static_cast<unsigned long>(options_.port))
+            << "a socket not on the decoy port: " << line;
       }
     }
   }

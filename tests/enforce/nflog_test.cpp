@@ -34,7 +34,10 @@ std::vector<std::uint8_t> ipv4_syn(std::uint16_t dport) {
   std::vector<std::uint8_t> p(40, 0);
   p[0] = 0x45;
   p[9] = 6;
-  p[12] = 203; p[13] = 0; p[14] = 113; p[15] = 7;
+  p[12] = 203;
+  p[13] = 0;
+  p[14] = 113;
+  p[15] = 7;
   p[20 + 2] = static_cast<std::uint8_t>(dport >> 8);
   p[20 + 3] = static_cast<std::uint8_t>(dport);
   return p;
@@ -51,8 +54,13 @@ TEST(NflogPacket, ReadsAnIpv6Source) {
   std::vector<std::uint8_t> p(44, 0);
   p[0] = 0x60;
   p[6] = 6;
-  p[8] = 0x20; p[9] = 0x01; p[10] = 0x0d; p[11] = 0xb8; p[23] = 7;
-  p[42] = 0; p[43] = 25;
+  p[8] = 0x20;
+  p[9] = 0x01;
+  p[10] = 0x0d;
+  p[11] = 0xb8;
+  p[23] = 7;
+  p[42] = 0;
+  p[43] = 25;
   const auto got = parse_nflog_packet(message(p));
   ASSERT_TRUE(got);
   EXPECT_EQ(got->source.to_string(), "2001:db8::7");

@@ -31,7 +31,9 @@ using namespace std::chrono_literals;
 
 const core::Time kNow = core::from_seconds(1'800'000'000);
 
-core::Prefix P(const char* text) { return *core::Prefix::parse(text); }
+core::Prefix P(const char* text) {
+  return *core::Prefix::parse(text);
+}
 
 std::string run(const std::string& cmd) {
   std::string out;
@@ -47,10 +49,16 @@ std::string run(const std::string& cmd) {
 class Fd {
  public:
   explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept { std::swap(fd_, o.fd_); return *this; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
   int get() const { return fd_; }
+
  private:
   int fd_;
 };
@@ -142,7 +150,8 @@ class NftFirewallTest : public ::testing::Test {
   static void SetUpTestSuite() {
     static bool isolated = false;
     if (isolated) return;
-    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "a network namespace of our own needs root: " << std::strerror(errno);
+    ASSERT_EQ(::unshare(CLONE_NEWNET), 0)
+        << "a network namespace of our own needs root: " << std::strerror(errno);
     isolated = true;
     // A second namespace for a client whose packets arrive through prerouting as a remote one's do
     // (loopback traffic has its NAT decided in the output hook, so it cannot show the redirect).
@@ -157,8 +166,8 @@ class NftFirewallTest : public ::testing::Test {
     run("ip addr add 100.64.0.2/24 dev vc && ip link set vc up");
     ASSERT_EQ(::setns(server_ns, CLONE_NEWNET), 0);
     run("ip link set lo up");
-    for (const char* a : {"192.0.2.1/32", "198.51.100.7/32", "198.51.100.8/32", "198.51.100.9/32",
-                          "203.0.113.5/32"})
+    for (const char* a :
+         {"192.0.2.1/32", "198.51.100.7/32", "198.51.100.8/32", "198.51.100.9/32", "203.0.113.5/32"})
       run(std::string("ip addr add ") + a + " dev lo");
     for (const char* a : {"2001:db8::1/128", "2001:db8::7/128"})
       run(std::string("ip addr add ") + a + " dev lo nodad");
@@ -201,13 +210,13 @@ TEST_F(NftFirewallTest, CreatesItsTableWithTimeoutSetsOfExplicitSizeAndBaseChain
   o.rate_limit.enabled = true;
   auto fw = open(o);
   const auto table = run("nft list table inet strikeout");
-  for (const char* want : {"set ban4 {", "set ban6 {", "set ban4_24 {", "set ban6_64 {", "set tarpit4 {",
-                           "set tarpit6 {", "set rate4 {", "size 200000", "flags timeout",
-                           "type filter hook input priority filter - 10; policy accept;",
-                           "type nat hook prerouting priority dstnat - 10; policy accept;",
-                           "ip saddr & 255.255.255.0 == @ban4_24 reject with tcp reset",
-                           "ip saddr @tarpit4 redirect to :2525", "ip saddr @allow4 return",
-                           "203.0.113.5", "limit rate over 6/minute"})
+  for (const char* want :
+       {"set ban4 {", "set ban6 {", "set ban4_24 {", "set ban6_64 {", "set tarpit4 {", "set tarpit6 {",
+        "set rate4 {", "size 200000", "flags timeout",
+        "type filter hook input priority filter - 10; policy accept;",
+        "type nat hook prerouting priority dstnat - 10; policy accept;",
+        "ip saddr & 255.255.255.0 == @ban4_24 reject with tcp reset", "ip saddr @tarpit4 redirect to :2525",
+        "ip saddr @allow4 return", "203.0.113.5", "limit rate over 6/minute"})
     EXPECT_NE(table.find(want), std::string::npos) << "missing \"" << want << "\" in\n" << table;
   // Nothing outside our own table.
   EXPECT_EQ(run("nft list tables"), "table inet strikeout\n");
@@ -490,7 +499,8 @@ namespace {
 // Flush on exit: the table and its bans go, and nothing else in the ruleset does; a second removal
 // (the table already gone) is not an error.
 TEST_F(NftFirewallTest, RemoveTableDeletesOnlyOurTable) {
-  run("nft add table inet operator_own && nft add chain inet operator_own input '{ type filter hook input priority 0; }'");
+  run("nft add table inet operator_own && nft add chain inet operator_own input '{ type filter hook input "
+      "priority 0; }'");
   auto fw = open(options());
   const core::FirewallBan ban{P("198.51.100.7"), kNow + 600s, false};
   ASSERT_TRUE(fw->apply({&ban, 1}, {}, kNow).ok);

@@ -6,7 +6,9 @@
 namespace strikeout::enforce {
 namespace {
 
-core::Prefix P(const char* text) { return *core::Prefix::parse(text); }
+core::Prefix P(const char* text) {
+  return *core::Prefix::parse(text);
+}
 
 TEST(BanSet, NamesRoundTripAndStrangersAreRefused) {
   for (const char* n : {"ban4", "ban6", "tarpit4", "tarpit6", "ban4_24", "ban6_64", "tarpit6_48", "ban4_8"}) {
@@ -25,7 +27,8 @@ TEST(Ruleset, MasksPrefixSetsAndRejectsEveryPacketToProtectedPorts) {
   NftOptions o;
   const auto s = setup_script(o, initial_sets(o), {});
   EXPECT_NE(s.find("add rule inet strikeout banned ip saddr & 255.255.255.0 @ban4_24 reject with tcp reset"),
-            std::string::npos) << s;
+            std::string::npos)
+      << s;
   EXPECT_NE(s.find("ip6 saddr & ffff:ffff:ffff:ffff:: @ban6_64"), std::string::npos) << s;
   EXPECT_NE(s.find("tcp dport != { 25, 465, 587 } return"), std::string::npos) << s;
   EXPECT_NE(s.find("size 1048576"), std::string::npos);

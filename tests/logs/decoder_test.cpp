@@ -30,8 +30,8 @@ TEST(DecoderOptions, UnknownFormatIsNamed) {
 }
 
 TEST(DecoderOptions, BuiltinNames) {
-  EXPECT_EQ(builtin_format_names(),
-            (std::vector<std::string>{"postfix", "dovecot", "exim", "sendmail", "opensmtpd", "courier", "cyrus"}));
+  EXPECT_EQ(builtin_format_names(), (std::vector<std::string>{"postfix", "dovecot", "exim", "sendmail",
+                                                              "opensmtpd", "courier", "cyrus"}));
   for (const auto& n : builtin_format_names()) EXPECT_TRUE(std::holds_alternative<LineDecoder>(make(n))) << n;
 }
 
@@ -101,7 +101,8 @@ TEST(CustomMatcher, AutoTriesBuiltinsThenCustomAndHonoursProgram) {
   ASSERT_EQ(d.decode("Nov 27 01:49:52 mail myd[1]: bad login 198.51.100.7", e), LineStatus::Event);
   EXPECT_EQ(e.kind, core::EventKind::Connect);
   EXPECT_EQ(d.decode("Nov 27 01:49:52 mail other[1]: bad login 198.51.100.7", e), LineStatus::NoEvent);
-  ASSERT_EQ(d.decode("Nov 27 01:49:52 mail postfix/smtpd[1]: connect from unknown[198.51.100.8]", e), LineStatus::Event);
+  ASSERT_EQ(d.decode("Nov 27 01:49:52 mail postfix/smtpd[1]: connect from unknown[198.51.100.8]", e),
+            LineStatus::Event);
   EXPECT_EQ(e.reporter, core::Reporter::Postfix);
 }
 

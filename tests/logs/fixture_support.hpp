@@ -17,7 +17,7 @@
 namespace strikeout::logs::testing {
 
 struct Expectation {
-  std::string outcome;                       // failure, success, connect, none, unparsed
+  std::string outcome;                        // failure, success, connect, none, unparsed
   std::map<std::string, std::string> fields;  // address, service, user, port, count, span, time
 };
 
@@ -55,7 +55,8 @@ inline std::vector<FixtureLine> read_fixture(const std::string& path) {
         first = false;
       } else {
         const auto eq = part.find('=');
-        if (eq == std::string::npos) throw std::runtime_error(path + ":" + std::to_string(n) + ": bad field " + part);
+        if (eq == std::string::npos)
+          throw std::runtime_error(path + ":" + std::to_string(n) + ": bad field " + part);
         f.expected.fields[part.substr(0, eq)] = part.substr(eq + 1);
       }
       start = tab + 1;

@@ -33,9 +33,12 @@ std::string outcome_of(LineStatus status, const core::Event& e) {
   if (status == LineStatus::Unparsed) return "unparsed";
   if (status == LineStatus::NoEvent) return "none";
   switch (e.kind) {
-    case core::EventKind::AuthFailure: return "failure";
-    case core::EventKind::AuthSuccess: return "success";
-    case core::EventKind::Connect: return "connect";
+    case core::EventKind::AuthFailure:
+      return "failure";
+    case core::EventKind::AuthSuccess:
+      return "success";
+    case core::EventKind::Connect:
+      return "connect";
   }
   return "?";
 }
@@ -83,19 +86,34 @@ void check_file(const std::string& server, core::Reporter reporter) {
   EXPECT_GT(failures, 0U);
 }
 
-TEST(Fixtures, Postfix) { check_file("postfix", core::Reporter::Postfix); }
-TEST(Fixtures, Dovecot) { check_file("dovecot", core::Reporter::Dovecot); }
-TEST(Fixtures, Exim) { check_file("exim", core::Reporter::Exim); }
-TEST(Fixtures, Sendmail) { check_file("sendmail", core::Reporter::Sendmail); }
-TEST(Fixtures, OpenSmtpd) { check_file("opensmtpd", core::Reporter::OpenSmtpd); }
-TEST(Fixtures, Courier) { check_file("courier", core::Reporter::Courier); }
-TEST(Fixtures, Cyrus) { check_file("cyrus", core::Reporter::Cyrus); }
+TEST(Fixtures, Postfix) {
+  check_file("postfix", core::Reporter::Postfix);
+}
+TEST(Fixtures, Dovecot) {
+  check_file("dovecot", core::Reporter::Dovecot);
+}
+TEST(Fixtures, Exim) {
+  check_file("exim", core::Reporter::Exim);
+}
+TEST(Fixtures, Sendmail) {
+  check_file("sendmail", core::Reporter::Sendmail);
+}
+TEST(Fixtures, OpenSmtpd) {
+  check_file("opensmtpd", core::Reporter::OpenSmtpd);
+}
+TEST(Fixtures, Courier) {
+  check_file("courier", core::Reporter::Courier);
+}
+TEST(Fixtures, Cyrus) {
+  check_file("cyrus", core::Reporter::Cyrus);
+}
 
 // Every server's fixture holds at least one line that mentions the injected address, so the check
 // above is exercised for each matcher.
 TEST(Fixtures, EachServerHasInjectionLines) {
   for (const auto& server : builtin_format_names()) {
-    const auto lines = testing::read_fixture(std::string(STRIKEOUT_FIXTURES_DIR) + "/logs/" + server + ".log");
+    const auto lines =
+        testing::read_fixture(std::string(STRIKEOUT_FIXTURES_DIR) + "/logs/" + server + ".log");
     std::size_t injected = 0;
     for (const auto& f : lines) {
       if (f.text.find("203.0.113.66") != std::string::npos && f.expected.outcome != "none") ++injected;

@@ -36,7 +36,8 @@ LineDecoder make_decoder() {
 
 TEST(RealLogs, PostfixSubmissionSasl) {
   auto decoder = make_decoder();
-  const std::regex failure(R"(warning: unknown\[([0-9.]+)\]: SASL (LOGIN|PLAIN) authentication failed: \(reason unavailable\), sasl_username=(.*)$)");
+  const std::regex failure(
+      R"(warning: unknown\[([0-9.]+)\]: SASL (LOGIN|PLAIN) authentication failed: \(reason unavailable\), sasl_username=(.*)$)");
   const std::regex connect(R"(: connect from unknown\[([0-9.]+)\]$)");
   std::size_t failures = 0, connects = 0, others = 0, unparsed = 0;
   for (const auto& line : read_lines("postfix-3.7-submission-sasl.full.log")) {
@@ -75,7 +76,8 @@ TEST(RealLogs, ConnectionLostIsNeverAFailure) {
   std::size_t lost = 0;
   for (const auto& line : read_lines("postfix-3.7-submission-sasl.full.log")) {
     if (line.find("Connection lost to authentication server") == std::string::npos &&
-        line.find("disconnect from") == std::string::npos && line.find("lost connection") == std::string::npos) {
+        line.find("disconnect from") == std::string::npos &&
+        line.find("lost connection") == std::string::npos) {
       continue;
     }
     core::Event e;
@@ -87,7 +89,8 @@ TEST(RealLogs, ConnectionLostIsNeverAFailure) {
 
 TEST(RealLogs, DovecotAuth) {
   auto decoder = make_decoder();
-  const std::regex failure(R"(auth: Info: passwd-file\(([^,]*),([0-9.]+)\): (Password mismatch|unknown user)$)");
+  const std::regex failure(
+      R"(auth: Info: passwd-file\(([^,]*),([0-9.]+)\): (Password mismatch|unknown user)$)");
   std::size_t failures = 0;
   for (const auto& line : read_lines("dovecot-2.3-auth.full.log")) {
     SCOPED_TRACE(line);

@@ -36,14 +36,16 @@ core::Time at(std::string_view rfc3339) {
 TEST(Rfc3164, FieldsAndHostlessShape) {
   YearAnchor y = YearAnchor::starting_in(2026);
   Header h;
-  ASSERT_TRUE(parse_header("Nov 27 01:49:52 mail postfix/submission/smtpd[9936]: connect from x", TimeZone::utc(), y, h));
+  ASSERT_TRUE(parse_header("Nov 27 01:49:52 mail postfix/submission/smtpd[9936]: connect from x",
+                           TimeZone::utc(), y, h));
   EXPECT_EQ(core::format_rfc3339(h.time), "2026-11-27T01:49:52Z");
   EXPECT_EQ(h.host, "mail");
   EXPECT_EQ(h.program, "postfix/submission/smtpd");
   EXPECT_EQ(h.pid, 9936U);
   EXPECT_EQ(h.message, "connect from x");
 
-  ASSERT_TRUE(parse_header("Nov 27 01:49:52 auth: Info: passwd-file(a,1.2.3.4): Password mismatch", TimeZone::utc(), y, h));
+  ASSERT_TRUE(parse_header("Nov 27 01:49:52 auth: Info: passwd-file(a,1.2.3.4): Password mismatch",
+                           TimeZone::utc(), y, h));
   EXPECT_EQ(h.host, "");
   EXPECT_EQ(h.program, "auth");
   EXPECT_EQ(h.message, "Info: passwd-file(a,1.2.3.4): Password mismatch");
@@ -99,23 +101,27 @@ TEST(Rfc5424, WithAndWithoutPri) {
   EXPECT_EQ(h.program, "postfix/smtpd");
   EXPECT_EQ(h.pid, 9936U);
   EXPECT_EQ(h.message, "connect from x");
-  ASSERT_TRUE(parse_header(R"(1 2026-11-27T01:49:52+01:00 mail app - ID47 [ex@32473 a="x\]y" b="]"][z@1] msg)",
-                           TimeZone::utc(), y, h));
+  ASSERT_TRUE(
+      parse_header(R"(1 2026-11-27T01:49:52+01:00 mail app - ID47 [ex@32473 a="x\]y" b="]"][z@1] msg)",
+                   TimeZone::utc(), y, h));
   EXPECT_EQ(core::format_rfc3339(h.time), "2026-11-27T00:49:52Z");
   EXPECT_EQ(h.pid, 0U);
   EXPECT_EQ(h.message, "msg");
   EXPECT_FALSE(parse_header("<34>1 - mail app - - - msg", TimeZone::utc(), y, h));
-  EXPECT_FALSE(parse_header("<34>1 2026-11-27T01:49:52Z mail app - - [unterminated msg", TimeZone::utc(), y, h));
+  EXPECT_FALSE(
+      parse_header("<34>1 2026-11-27T01:49:52Z mail app - - [unterminated msg", TimeZone::utc(), y, h));
 }
 
 TEST(Iso8601, Offsets) {
   YearAnchor y;
   EXPECT_EQ(when("2026-11-27T01:49:52.123456+01:00 mail prog[1]: x", y), "2026-11-27T00:49:52.123456Z");
-  EXPECT_EQ(when("2026-11-27T01:49:52+0100 mail prog[1]: x", y), "2026-11-27T00:49:52Z");  // journalctl short-iso
+  EXPECT_EQ(when("2026-11-27T01:49:52+0100 mail prog[1]: x", y),
+            "2026-11-27T00:49:52Z");  // journalctl short-iso
   EXPECT_EQ(when("2026-11-27T01:49:52-05:30 mail prog[1]: x", y), "2026-11-27T07:19:52Z");
   EXPECT_EQ(when("2026-11-27T01:49:52Z mail prog[1]: x", y), "2026-11-27T01:49:52Z");
   // Without an offset: the configured zone.
-  EXPECT_EQ(when("2026-11-27T01:49:52 mail prog[1]: x", y, *TimeZone::parse_fixed("+02:00")), "2026-11-26T23:49:52Z");
+  EXPECT_EQ(when("2026-11-27T01:49:52 mail prog[1]: x", y, *TimeZone::parse_fixed("+02:00")),
+            "2026-11-26T23:49:52Z");
   EXPECT_EQ(when("2026-13-27T01:49:52Z mail prog: x", y), "refused");
   EXPECT_EQ(when("2026-11-27T01:49:52+25:00 mail prog: x", y), "refused");
 }
@@ -216,7 +222,8 @@ TEST(HeaderCache, SameFieldsAsWithoutTheCache) {
       "Jan  2 10:00:00 mail x[1]: after ISO",
   };
   for (int mode = 0; mode < 2; ++mode) {
-    YearAnchor plain_year = mode == 0 ? YearAnchor::starting_in(2025) : YearAnchor::ending_at(at("2026-01-05T00:00:00Z"));
+    YearAnchor plain_year =
+        mode == 0 ? YearAnchor::starting_in(2025) : YearAnchor::ending_at(at("2026-01-05T00:00:00Z"));
     YearAnchor cached_year = plain_year;
     detail::HeaderCache cache;
     for (int round = 0; round < 2; ++round) {
@@ -239,11 +246,22 @@ TEST(HeaderCache, SameFieldsAsWithoutTheCache) {
 }
 
 TEST(SplitTag, PidIsOneToTenDigitsBeforeTheClosingBracket) {
-  const std::vector<std::pair<std::string, std::uint32_t>> cases = {
-      {"p[12]", 12},          {"p[12", 0},           {"p[1a]", 0},          {"p[]", 0},
-      {"p[4294967295]", 4294967295U}, {"p[4294967296]", 0}, {"p[00000000001]", 0}, {"p[0000000001]", 1},
-      {"p(5)x", 5},           {"p<7>", 7},           {"p[1)", 0},           {"p[1]]", 1},
-      {"p", 0},               {"[3]", 3},            {"p[ 3]", 0},          {"p(12]", 0}};
+  const std::vector<std::pair<std::string, std::uint32_t>> cases = {{"p[12]", 12},
+                                                                    {"p[12", 0},
+                                                                    {"p[1a]", 0},
+                                                                    {"p[]", 0},
+                                                                    {"p[4294967295]", 4294967295U},
+                                                                    {"p[4294967296]", 0},
+                                                                    {"p[00000000001]", 0},
+                                                                    {"p[0000000001]", 1},
+                                                                    {"p(5)x", 5},
+                                                                    {"p<7>", 7},
+                                                                    {"p[1)", 0},
+                                                                    {"p[1]]", 1},
+                                                                    {"p", 0},
+                                                                    {"[3]", 3},
+                                                                    {"p[ 3]", 0},
+                                                                    {"p(12]", 0}};
   for (const auto& [tag, pid] : cases) {
     std::string_view program;
     std::uint32_t got = 99;
@@ -264,11 +282,36 @@ TEST(ParseAddress, SameAnswerAsAddressParseForAnyAddressText) {
       EXPECT_EQ(*fast, *full) << text;
     }
   };
-  for (const char* text :
-       {"::", "::1", "1::", "1::2", ":1::2", "1::2:", ":::", "1:::2", "1::2::3", "1:2:3:4:5:6:7:8",
-        "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4::5:6:7:8", "12345::",
-        "0001:0db8::", "ABCD:ef01::1", "2001:db8::", "fe80::1", "::ffff:1.2.3.4", "::ffff:102:304",
-        "1:2:3:4:5:6:7", ":", "1:", ":1", "::0", "0::0", "1.2.3.4", "01.2.3.4", "1::2.3.4.5"}) {
+  for (const char* text : {"::",
+                           "::1",
+                           "1::",
+                           "1::2",
+                           ":1::2",
+                           "1::2:",
+                           ":::",
+                           "1:::2",
+                           "1::2::3",
+                           "1:2:3:4:5:6:7:8",
+                           "1:2:3:4:5:6:7:8:9",
+                           "1:2:3:4:5:6:7::",
+                           "::2:3:4:5:6:7:8",
+                           "1:2:3:4::5:6:7:8",
+                           "12345::",
+                           "0001:0db8::",
+                           "ABCD:ef01::1",
+                           "2001:db8::",
+                           "fe80::1",
+                           "::ffff:1.2.3.4",
+                           "::ffff:102:304",
+                           "1:2:3:4:5:6:7",
+                           ":",
+                           "1:",
+                           ":1",
+                           "::0",
+                           "0::0",
+                           "1.2.3.4",
+                           "01.2.3.4",
+                           "1::2.3.4.5"}) {
     check(text);
   }
   std::mt19937_64 rng(11);

@@ -40,7 +40,8 @@ TEST(Exposition, HistogramBucketsAreCumulative) {
 }
 
 TEST(HttpRequest, ReadsGetAndWaitsForTheBlankLine) {
-  EXPECT_EQ(parse_http_request("GET /metrics HTTP/1.1\r\nHost: x\r\n").status, HttpRequest::Status::Incomplete);
+  EXPECT_EQ(parse_http_request("GET /metrics HTTP/1.1\r\nHost: x\r\n").status,
+            HttpRequest::Status::Incomplete);
   const auto r = parse_http_request("GET /metrics?x=1 HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n\r\n");
   ASSERT_EQ(r.status, HttpRequest::Status::Complete);
   EXPECT_EQ(r.method, "GET");

@@ -49,13 +49,26 @@ struct PromText {
   }
 };
 
-inline bool prom_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
-inline bool prom_name_char(char c) { return prom_name_start(c) || (c >= '0' && c <= '9'); }
+inline bool prom_name_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+inline bool prom_name_char(char c) {
+  return prom_name_start(c) || (c >= '0' && c <= '9');
+}
 
 inline bool prom_parse_value(std::string_view t, double& out) {
-  if (t == "+Inf") { out = HUGE_VAL; return true; }
-  if (t == "-Inf") { out = -HUGE_VAL; return true; }
-  if (t == "NaN") { out = std::nan(""); return true; }
+  if (t == "+Inf") {
+    out = HUGE_VAL;
+    return true;
+  }
+  if (t == "-Inf") {
+    out = -HUGE_VAL;
+    return true;
+  }
+  if (t == "NaN") {
+    out = std::nan("");
+    return true;
+  }
   if (t.empty()) return false;
   for (char c : t) {
     if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+')) return false;
@@ -89,10 +102,12 @@ inline PromText parse_prometheus(std::string_view text) {
         if (sp == std::string_view::npos || sp == 0) return fail("HELP/TYPE without a name and text");
         const std::string name(rest.substr(0, sp));
         if (!prom_name_start(name[0])) return fail("bad metric name " + name);
-        for (char c : name) if (!prom_name_char(c)) return fail("bad metric name " + name);
+        for (char c : name)
+          if (!prom_name_char(c)) return fail("bad metric name " + name);
         if (line[2] == 'T') {
           const std::string type(rest.substr(sp + 1));
-          if (type != "counter" && type != "gauge" && type != "histogram" && type != "summary" && type != "untyped") {
+          if (type != "counter" && type != "gauge" && type != "histogram" && type != "summary" &&
+              type != "untyped") {
             return fail("unknown type " + type);
           }
           if (r.types.count(name) != 0) return fail("second TYPE for " + name);
@@ -104,7 +119,8 @@ inline PromText parse_prometheus(std::string_view text) {
           const std::string_view help = rest.substr(sp + 1);
           for (std::size_t i = 0; i < help.size(); ++i) {
             if (help[i] == '\\') {
-              if (i + 1 >= help.size() || (help[i + 1] != '\\' && help[i + 1] != 'n')) return fail("bad escape in HELP");
+              if (i + 1 >= help.size() || (help[i + 1] != '\\' && help[i + 1] != 'n'))
+                return fail("bad escape in HELP");
               ++i;
             }
           }
@@ -120,12 +136,16 @@ inline PromText parse_prometheus(std::string_view text) {
     if (i < line.size() && line[i] == '{') {
       ++i;
       while (true) {
-        if (i < line.size() && line[i] == '}') { ++i; break; }
+        if (i < line.size() && line[i] == '}') {
+          ++i;
+          break;
+        }
         const std::size_t start = i;
         if (i >= line.size() || !(prom_name_start(line[i]) && line[i] != ':')) return fail("bad label name");
         while (i < line.size() && prom_name_char(line[i]) && line[i] != ':') ++i;
         const std::string key(line.substr(start, i - start));
-        if (i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') return fail("label " + key + " without =\"");
+        if (i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"')
+          return fail("label " + key + " without =\"");
         i += 2;
         std::string value;
         while (true) {
@@ -135,18 +155,28 @@ inline PromText parse_prometheus(std::string_view text) {
           if (c == '\\') {
             if (i >= line.size()) return fail("unterminated escape");
             const char e = line[i++];
-            if (e == '\\') value += '\\';
-            else if (e == '"') value += '"';
-            else if (e == 'n') value += '\n';
-            else return fail("bad escape in a label value");
+            if (e == '\\')
+              value += '\\';
+            else if (e == '"')
+              value += '"';
+            else if (e == 'n')
+              value += '\n';
+            else
+              return fail("bad escape in a label value");
           } else {
             value += c;
           }
         }
         if (s.labels.count(key) != 0) return fail("label " + key + " twice");
         s.labels[key] = value;
-        if (i < line.size() && line[i] == ',') { ++i; continue; }
-        if (i < line.size() && line[i] == '}') { ++i; break; }
+        if (i < line.size() && line[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < line.size() && line[i] == '}') {
+          ++i;
+          break;
+        }
         return fail("expected , or } after a label");
       }
     }
@@ -166,12 +196,14 @@ inline PromText parse_prometheus(std::string_view text) {
         const std::string sfx(suffix);
         if (family.size() > sfx.size() && family.compare(family.size() - sfx.size(), sfx.size(), sfx) == 0) {
           const std::string base = family.substr(0, family.size() - sfx.size());
-          if (r.types.count(base) != 0 && (r.types[base] == "histogram" || r.types[base] == "summary")) family = base;
+          if (r.types.count(base) != 0 && (r.types[base] == "histogram" || r.types[base] == "summary"))
+            family = base;
         }
       }
     }
     if (r.types.count(family) == 0) return fail("sample " + s.name + " before (or without) its TYPE");
-    if (r.types[family] == "histogram" && s.name == family) return fail("histogram sample without _bucket/_sum/_count");
+    if (r.types[family] == "histogram" && s.name == family)
+      return fail("histogram sample without _bucket/_sum/_count");
     if (r.types[family] == "counter" && s.value < 0) return fail("negative counter " + s.name);
     std::string key = s.name;
     for (const auto& [k, v] : s.labels) key += "\x1f" + k + "=" + v;

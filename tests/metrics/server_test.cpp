@@ -47,7 +47,8 @@ class MetricsServerTest : public ::testing::Test {
     MetricsServerOptions o;
     o.port = 0;
     auto opened = MetricsServer::open(io_, o, std::move(render));
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<MetricsServer>>(opened)) << std::get<std::string>(opened);
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<MetricsServer>>(opened))
+        << std::get<std::string>(opened);
     server_ = std::move(std::get<0>(opened));
     port_ = server_->port();
     guard_.emplace(io_.get_executor());
@@ -99,7 +100,9 @@ TEST_F(MetricsServerTest, ScrapeParsesAsPrometheusText) {
   const std::string body = reply.substr(reply.find("\r\n\r\n") + 4);
   const auto parsed = test::parse_prometheus(body);
   ASSERT_TRUE(parsed.error.empty()) << parsed.error << "\n" << body;
-  EXPECT_EQ(parsed.value("strikeout_events_total", {{"sensor", "postfix"}, {"kind", "auth-failure"}, {"service", "smtp"}}), 2);
+  EXPECT_EQ(parsed.value("strikeout_events_total",
+                         {{"sensor", "postfix"}, {"kind", "auth-failure"}, {"service", "smtp"}}),
+            2);
   EXPECT_EQ(parsed.value("strikeout_log_lines_read_total", {{"sensor", "postfix"}}), 100);
   EXPECT_EQ(parsed.value("strikeout_log_lines_unrecognised_total", {{"sensor", "postfix"}}), 2);
   EXPECT_EQ(parsed.value("strikeout_strikes_total", {{"rule", "auth-failures"}}), 1);
@@ -114,7 +117,9 @@ TEST_F(MetricsServerTest, WrongPathMethodAndOversizedRequests) {
   start([] { return std::string("# HELP x x\n# TYPE x gauge\nx 1\n"); });
   EXPECT_EQ(http(port_, "GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404", 0), 0U);
   EXPECT_EQ(http(port_, "POST /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405", 0), 0U);
-  EXPECT_EQ(http(port_, "GET /metrics HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n").rfind("HTTP/1.1 431", 0), 0U);
+  EXPECT_EQ(http(port_, "GET /metrics HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n")
+                .rfind("HTTP/1.1 431", 0),
+            0U);
   EXPECT_EQ(http(port_, "BREW /pot HTCPCP/1.0\r\n\r\n").rfind("HTTP/1.1 505", 0), 0U);
   const std::string head = http(port_, "HEAD /metrics HTTP/1.0\r\n\r\n");
   EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0U);

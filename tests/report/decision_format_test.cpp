@@ -48,7 +48,8 @@ core::Decision strike(std::uint32_t k) {
 TEST(DecisionFormatter, StrikeReadsLikeTheRecipe) {
   const auto policy = recipe_policy();
   DecisionFormatter f(policy);
-  EXPECT_EQ(f.human(strike(2)), "SMTP_AUTH_FAIL: Strike 2: SRC=203.0.113.7 rule=auth-failures user=\"alice\"");
+  EXPECT_EQ(f.human(strike(2)),
+            "SMTP_AUTH_FAIL: Strike 2: SRC=203.0.113.7 rule=auth-failures user=\"alice\"");
 }
 
 TEST(DecisionFormatter, TagFollowsTheRuleKind) {
@@ -69,9 +70,10 @@ TEST(DecisionFormatter, BanSaysGoAwayWithLengthAndEnd) {
   d.until = d.time + std::chrono::minutes(20);
   d.offence = 1;
   d.reason = "3 auth-failure within 20m";
-  EXPECT_EQ(f.human(d),
-            "SMTP_AUTH_REJECTED: Go AWAY: SRC=203.0.113.7 rule=auth-failures ban=20m "
-            "until=2026-11-27T02:09:52Z offence=1 count=3 user=\"alice\" reason=\"3 auth-failure within 20m\"");
+  EXPECT_EQ(
+      f.human(d),
+      "SMTP_AUTH_REJECTED: Go AWAY: SRC=203.0.113.7 rule=auth-failures ban=20m "
+      "until=2026-11-27T02:09:52Z offence=1 count=3 user=\"alice\" reason=\"3 auth-failure within 20m\"");
 }
 
 TEST(DecisionFormatter, AUsernameCannotForgeAField) {
@@ -116,12 +118,29 @@ std::string written(const core::Prefix& p) {
 }
 
 TEST(WritePrefix, SameTextAsToStringForTheEdgeCases) {
-  for (const char* text :
-       {"0.0.0.0", "203.0.113.7", "255.255.255.255", "::", "::1", "::2", "1::", "1:2::", "::1:2",
-        "2001:db8::1", "2001:db8:0:0:1:0:0:1", "2001:0:0:1:0:0:0:1", "1:0:2:0:3:0:4:0",
-        "0:0:1:0:0:1:0:0", "::ffff:0:1.2.3.4", "::1.2.3.4", "::0.0.1.0", "::ffff:1.2.3.4",
-        "64:ff9b::192.0.2.33", "fe80::abcd:ef01:2345:6789", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-        "::ffff:0:0", "0:0:0:0:0:1:0:0"}) {
+  for (const char* text : {"0.0.0.0",
+                           "203.0.113.7",
+                           "255.255.255.255",
+                           "::",
+                           "::1",
+                           "::2",
+                           "1::",
+                           "1:2::",
+                           "::1:2",
+                           "2001:db8::1",
+                           "2001:db8:0:0:1:0:0:1",
+                           "2001:0:0:1:0:0:0:1",
+                           "1:0:2:0:3:0:4:0",
+                           "0:0:1:0:0:1:0:0",
+                           "::ffff:0:1.2.3.4",
+                           "::1.2.3.4",
+                           "::0.0.1.0",
+                           "::ffff:1.2.3.4",
+                           "64:ff9b::192.0.2.33",
+                           "fe80::abcd:ef01:2345:6789",
+                           "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                           "::ffff:0:0",
+                           "0:0:0:0:0:1:0:0"}) {
     const auto a = core::Address::parse(text);
     ASSERT_TRUE(a) << text;
     EXPECT_EQ(written(core::Prefix::host(*a)), a->to_string()) << text;

@@ -20,7 +20,9 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
-TEST(AppendQuoted, PlainTextIsQuotedAsIs) { EXPECT_EQ(quoted("alice@mail.test"), "\"alice@mail.test\""); }
+TEST(AppendQuoted, PlainTextIsQuotedAsIs) {
+  EXPECT_EQ(quoted("alice@mail.test"), "\"alice@mail.test\"");
+}
 
 TEST(AppendQuoted, QuotesAndBackslashesCannotCloseTheField) {
   // A username that tries to end the quoted field and add its own SRC= field.
@@ -35,9 +37,8 @@ TEST(AppendJsonEscaped, ProducesValidJsonForAnyBytes) {
   const std::string nasty = std::string("a\"b\\c\n\t\r\x01\x7f") + "\xff\xfe" + "\xc3\xa9" + "\xed\xa0\x80";
   const auto parsed = nlohmann::json::parse(json_string(nasty));
   // Valid UTF-8 (é) survives; invalid bytes and the encoded surrogate become U+FFFD.
-  EXPECT_EQ(parsed.get<std::string>(),
-            std::string("a\"b\\c\n\t\r\x01\x7f") + "\xef\xbf\xbd\xef\xbf\xbd" + "\xc3\xa9" +
-                "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(parsed.get<std::string>(), std::string("a\"b\\c\n\t\r\x01\x7f") + "\xef\xbf\xbd\xef\xbf\xbd" +
+                                           "\xc3\xa9" + "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 TEST(AppendJsonEscaped, RefusesOverlongAndOutOfRangeSequences) {

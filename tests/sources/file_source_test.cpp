@@ -97,10 +97,11 @@ class FileSourceTest : public ::testing::Test {
   void wait_for_lines(std::size_t count) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (sink_.lines.size() < count) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       ASSERT_GT(left.count(), 0) << "timed out with lines: " << ::testing::PrintToString(sink_.lines)
-                                 << "\nnotices:\n" << sink_.all_notices();
+                                 << "\nnotices:\n"
+                                 << sink_.all_notices();
       pollfd p{source_->fd(), POLLIN, 0};
       const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
       ASSERT_GE(ready, 0);

@@ -76,7 +76,8 @@ class JournalSourceTest : public ::testing::Test {
     if (::access(kJournald, X_OK) != 0) GTEST_SKIP() << kJournald << " is not installed";
     std::ifstream id("/etc/machine-id");
     std::getline(id, machine_id_);
-    if (machine_id_.size() != 32) GTEST_SKIP() << "no /etc/machine-id: journald would not say where it writes";
+    if (machine_id_.size() != 32)
+      GTEST_SKIP() << "no /etc/machine-id: journald would not say where it writes";
 
     char tmpl[] = "/tmp/strikeout-journal-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -101,10 +102,10 @@ class JournalSourceTest : public ::testing::Test {
         journald_ = -1;
         return true;
       }
-      return fs::exists(dir_ + "/run/systemd/journal/socket") &&
-             fs::exists(journal_dir_ + "/system.journal");
+      return fs::exists(dir_ + "/run/systemd/journal/socket") && fs::exists(journal_dir_ + "/system.journal");
     });
-    if (journald_ < 0) GTEST_SKIP() << "a standalone systemd-journald could not be started in a mount namespace here";
+    if (journald_ < 0)
+      GTEST_SKIP() << "a standalone systemd-journald could not be started in a mount namespace here";
     ASSERT_TRUE(up) << "journald did not create its socket and journal in time";
   }
 
@@ -140,8 +141,8 @@ class JournalSourceTest : public ::testing::Test {
   void syslog(const std::string& line) { send_to("dev-log", line); }
 
   // Opens a source on the test journal and makes the daemon's first read() into `sink`.
-  std::unique_ptr<JournalSource> open(std::vector<std::string> matches,
-                                      std::optional<std::string> cursor, Collector& sink) {
+  std::unique_ptr<JournalSource> open(std::vector<std::string> matches, std::optional<std::string> cursor,
+                                      Collector& sink) {
     JournalSourceOptions options;
     options.name = "journal";
     options.directory = journal_dir_;
@@ -165,8 +166,8 @@ class JournalSourceTest : public ::testing::Test {
   void wait_for(JournalSource& source, Collector& sink, std::size_t count) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (sink.records.size() < count) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       ASSERT_GT(left.count(), 0) << "timed out; got " << ::testing::PrintToString(sink.messages());
       pollfd p{source.fd(), POLLIN, 0};
       ASSERT_GE(::poll(&p, 1, static_cast<int>(left.count())), 0);

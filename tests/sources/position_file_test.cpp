@@ -59,8 +59,9 @@ TEST(PositionFileFormat, ErrorsNameTheFileAndLine) {
   const std::string head = "strikeout-positions 1\n";
   EXPECT_EQ(error_of(""), "/var/lib/strikeout/positions: empty file: no header (the file was cut short)");
   EXPECT_EQ(error_of("strikeout-positions 2\nend 0\n").substr(0, 32), "/var/lib/strikeout/positions:1: ");
-  EXPECT_NE(error_of(head + "file mail.log inode=12 offset=4").find("positions:2: the last line has no newline"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(head + "file mail.log inode=12 offset=4").find("positions:2: the last line has no newline"),
+      std::string::npos);
   EXPECT_NE(error_of(head + "file mail.log inode=1 offset=10 fingerprint=00000000000000aa length=3\n")
                 .find("no 'end' line (the file was cut short)"),
             std::string::npos);
@@ -85,11 +86,14 @@ TEST(PositionFileFormat, ErrorsNameTheFileAndLine) {
   EXPECT_NE(error_of(head + "file m inode=1 offset=5000 fingerprint=00000000000000aa length=0\nend 1\n")
                 .find("needs a fingerprint length"),
             std::string::npos);
-  EXPECT_NE(error_of(head + "journal j cursor=a\njournal j cursor=b\nend 2\n").find("positions:3: source 'j' appears twice"),
+  EXPECT_NE(error_of(head + "journal j cursor=a\njournal j cursor=b\nend 2\n")
+                .find("positions:3: source 'j' appears twice"),
             std::string::npos);
   EXPECT_NE(error_of(head + "journal j%4 cursor=a\nend 1\n").find("bad source name"), std::string::npos);
-  EXPECT_NE(error_of(head + "socket j cursor=a\nend 1\n").find("unknown entry kind 'socket'"), std::string::npos);
-  EXPECT_NE(error_of(head + "end 0\njournal j cursor=a\n").find("text after the 'end' line"), std::string::npos);
+  EXPECT_NE(error_of(head + "socket j cursor=a\nend 1\n").find("unknown entry kind 'socket'"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + "end 0\njournal j cursor=a\n").find("text after the 'end' line"),
+            std::string::npos);
   EXPECT_NE(error_of(head + "journal j  cursor=a\nend 1\n").find("positions:2:"), std::string::npos);
 }
 
@@ -142,8 +146,9 @@ TEST_F(PositionFileStore, TruncatedStateFileIsAClearErrorNamingFileAndLine) {
             path_ + ":3: the last line has no newline (the file was cut short)");
 
   // Cut at a line boundary: the missing 'end' line tells.
-  std::ofstream(path_, std::ios::trunc) << "strikeout-positions 1\n"
-                                           "file a.log inode=1 offset=10 fingerprint=0000000000000001 length=10\n";
+  std::ofstream(path_, std::ios::trunc)
+      << "strikeout-positions 1\n"
+         "file a.log inode=1 offset=10 fingerprint=0000000000000001 length=10\n";
   opened = open();
   ASSERT_TRUE(std::holds_alternative<std::string>(opened));
   EXPECT_EQ(std::get<std::string>(opened), path_ + ": no 'end' line (the file was cut short)");

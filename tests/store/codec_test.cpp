@@ -6,7 +6,9 @@
 namespace strikeout::store {
 namespace {
 
-core::Time t(std::int64_t us) { return core::from_micros(us); }
+core::Time t(std::int64_t us) {
+  return core::from_micros(us);
+}
 
 TEST(Codec, TimesRoundTripAndRefusals) {
   const std::vector<core::Time> times{t(1), t(5), t(5), t(1'795'737'600'000'000)};

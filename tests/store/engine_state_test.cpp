@@ -30,7 +30,9 @@ Rule campaign_rule() {
   return r;
 }
 
-Policy mixed_policy() { return policy_with({address_rule(), prefix_rule(), campaign_rule()}); }
+Policy mixed_policy() {
+  return policy_with({address_rule(), prefix_rule(), campaign_rule()});
+}
 
 // The daemon's bookkeeping between two commits: every event's source and username, every ban
 // decision's target.
@@ -78,7 +80,8 @@ TEST(EngineState, BansAndEscalationSurvive) {
   // After the ban ends, a second offence is escalated: 40 minutes.
   after.advance(at_min(30), sink);
   sink.take();
-  for (int i = 0; i < 3; ++i) after.on_event(failure(at_min(31) + std::chrono::seconds(i), "198.51.100.1"), sink);
+  for (int i = 0; i < 3; ++i)
+    after.on_event(failure(at_min(31) + std::chrono::seconds(i), "198.51.100.1"), sink);
   const auto bans = after.active_bans();
   ASSERT_EQ(bans.size(), 1U);
   EXPECT_EQ(bans[0].offence, 2U);
@@ -91,7 +94,8 @@ TEST(EngineState, ExportImportExportIsTheSame) {
   const char* users[] = {"bob", "Alice", "carol"};
   for (int i = 0; i < 200; ++i) {
     const std::string src = "203.0." + std::to_string(i % 7) + "." + std::to_string(i % 13);
-    a.on_event(failure(at(i * 7), src, users[i % 3], i % 2 == 0 ? Reporter::Postfix : Reporter::Dovecot), sink);
+    a.on_event(failure(at(i * 7), src, users[i % 3], i % 2 == 0 ? Reporter::Postfix : Reporter::Dovecot),
+               sink);
   }
   const EngineState exported = canonical(a.export_state());
   EXPECT_FALSE(exported.windows.empty());
@@ -168,7 +172,8 @@ TEST(EngineState, RestartFromIncrementalCommitsDecidesTheSame) {
       const std::string src = "10." + std::to_string(rng() % 3) + "." + std::to_string(rng() % 4) + "." +
                               std::to_string(rng() % 5);
       hold.push_back(users[rng() % users.size()]);
-      Event e = failure(at(t), "192.0.2.1", hold.back(), rng() % 3 == 0 ? Reporter::Dovecot : Reporter::Postfix);
+      Event e =
+          failure(at(t), "192.0.2.1", hold.back(), rng() % 3 == 0 ? Reporter::Dovecot : Reporter::Postfix);
       e.source = addr(src);
       events.push_back(e);
     }
@@ -204,7 +209,8 @@ TEST(EngineState, RestartFromIncrementalCommitsDecidesTheSame) {
         }
         for (const auto& w : committed_at_cut.windows) {
           if (std::find(full.windows.begin(), full.windows.end(), w) == full.windows.end()) {
-            EXPECT_LT(w.expires, full.now) << "seed " << seed << ": " << w.key.to_string() << " kept but live";
+            EXPECT_LT(w.expires, full.now)
+                << "seed " << seed << ": " << w.key.to_string() << " kept but live";
           }
         }
       }

@@ -68,10 +68,12 @@ std::string iso_now_line(const std::string& address, int pid, const std::string&
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   char stamp[64];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1'000'000));
-  return std::string(stamp) + " mail postfix/submission/smtpd[" + std::to_string(pid) + "]: warning: unknown[" +
-         address + "]: SASL LOGIN authentication failed: (reason unavailable), sasl_username=" + user + "\n";
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(us % 1'000'000));
+  return std::string(stamp) + " mail postfix/submission/smtpd[" + std::to_string(pid) +
+         "]: warning: unknown[" + address +
+         "]: SASL LOGIN authentication failed: (reason unavailable), sasl_username=" + user + "\n";
 }
 
 class RestartTest : public ::testing::Test {
@@ -135,8 +137,10 @@ listen = "off"
   void TearDown() override {
     stop_daemon(SIGKILL);
     (void)run_capture(std::string("nft delete table inet ") + kTable + " 2>/dev/null");
-    if (!HasFailure()) fs::remove_all(dir_);
-    else std::fprintf(stderr, "kept %s for a look (daemon.log)\n", dir_.c_str());
+    if (!HasFailure())
+      fs::remove_all(dir_);
+    else
+      std::fprintf(stderr, "kept %s for a look (daemon.log)\n", dir_.c_str());
   }
 
   void start_daemon() {
@@ -154,16 +158,17 @@ listen = "off"
   // Waits until the daemon has its table in the kernel and has written its state once: it is running.
   bool wait_started() {
     return poll_until(
-        [&] {
-          int status = 0;
-          if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return true;  // exited: the caller sees pid_ < 0
-          }
-          return fs::exists(db_) && run_capture(std::string("nft list table inet ") + kTable + " 2>/dev/null")
-                                        .find("chain") != std::string::npos;
-        },
-        std::chrono::seconds(20)) &&
+               [&] {
+                 int status = 0;
+                 if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                   pid_ = -1;
+                   return true;  // exited: the caller sees pid_ < 0
+                 }
+                 return fs::exists(db_) &&
+                        run_capture(std::string("nft list table inet ") + kTable + " 2>/dev/null")
+                                .find("chain") != std::string::npos;
+               },
+               std::chrono::seconds(20)) &&
            pid_ > 0;
   }
 
@@ -213,7 +218,8 @@ listen = "off"
     const std::string out = run_capture(std::string("nft list set inet ") + kTable + " ban4 2>/dev/null");
     std::set<std::string> found;
     static const std::regex address(R"(\b10\.\d+\.\d+\.\d+\b)");
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), address); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), address); it != std::sregex_iterator();
+         ++it) {
       found.insert(it->str());
     }
     return found;
@@ -264,7 +270,8 @@ TEST_F(RestartTest, ARestartInTheMiddleOfAnAttackKeepsTheStrikes) {
     out << iso_now_line("10.9.9.9", 100, "alice") << iso_now_line("10.9.9.9", 100, "alice");
   }
   // Strikes 1 and 2 are committed within one store interval...
-  ASSERT_TRUE(poll_until([&] { return read_store().window_sizes["10.9.9.9"] == 2; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      poll_until([&] { return read_store().window_sizes["10.9.9.9"] == 2; }, std::chrono::seconds(10)));
   // ... the daemon dies without a word ...
   stop_daemon(SIGKILL);
   start_daemon();
@@ -278,7 +285,8 @@ TEST_F(RestartTest, ARestartInTheMiddleOfAnAttackKeepsTheStrikes) {
 }
 
 TEST_F(RestartTest, KillNineUnderASteadyAttackLosesAndDoublesNothing) {
-  const int kills = std::getenv("STRIKEOUT_KILLS") != nullptr ? std::atoi(std::getenv("STRIKEOUT_KILLS")) : 20;
+  const int kills =
+      std::getenv("STRIKEOUT_KILLS") != nullptr ? std::atoi(std::getenv("STRIKEOUT_KILLS")) : 20;
   // The attack: 400 addresses, each failing 1 to 4 times, lines interleaved at random, written at a
   // steady 250 lines/s. An address with 3 or more is banned, one with fewer holds that many strikes.
   std::mt19937 rng(20261127);
@@ -309,7 +317,8 @@ TEST_F(RestartTest, KillNineUnderASteadyAttackLosesAndDoublesNothing) {
   });
 
   int restarts = 0;
-  std::uniform_int_distribution<std::size_t> ahead(1, lines_for.size() / (2 * static_cast<std::size_t>(kills)));
+  std::uniform_int_distribution<std::size_t> ahead(1,
+                                                   lines_for.size() / (2 * static_cast<std::size_t>(kills)));
   while (restarts < kills && written.load() < lines_for.size()) {
     if (restarts > 0) start_daemon();
     ASSERT_TRUE(wait_started()) << "the daemon did not start after " << restarts << " kills; see "
@@ -336,14 +345,18 @@ TEST_F(RestartTest, KillNineUnderASteadyAttackLosesAndDoublesNothing) {
   std::set<std::string> expected_bans;
   std::map<std::string, std::size_t> expected_windows;
   for (const auto& [a, n] : failures) {
-    if (n >= 3) expected_bans.insert(a);
-    else expected_windows[a] = static_cast<std::size_t>(n);
+    if (n >= 3)
+      expected_bans.insert(a);
+    else
+      expected_windows[a] = static_cast<std::size_t>(n);
   }
-  std::printf("kill -9 test: %d kills at random moments, %zu lines from %zu addresses; checked %zu bans in the "
-              "kernel set, %zu in the store, %zu in the replay (expected %zu); %zu pending windows in the store, %zu in "
-              "the replay (expected %zu)\n",
-              restarts, lines_for.size(), failures.size(), kernel.size(), saved.bans.size(), replayed.bans.size(),
-              expected_bans.size(), saved.window_sizes.size(), replayed.window_sizes.size(), expected_windows.size());
+  std::printf(
+      "kill -9 test: %d kills at random moments, %zu lines from %zu addresses; checked %zu bans in the "
+      "kernel set, %zu in the store, %zu in the replay (expected %zu); %zu pending windows in the store, %zu "
+      "in "
+      "the replay (expected %zu)\n",
+      restarts, lines_for.size(), failures.size(), kernel.size(), saved.bans.size(), replayed.bans.size(),
+      expected_bans.size(), saved.window_sizes.size(), replayed.window_sizes.size(), expected_windows.size());
   EXPECT_GE(restarts, kills / 2) << "the stream ended before most kills";
   EXPECT_EQ(replayed.bans, expected_bans);
   EXPECT_EQ(replayed.window_sizes, expected_windows);

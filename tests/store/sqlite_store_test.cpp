@@ -80,7 +80,8 @@ core::EngineState sample_state() {
   net_ban.info.action = core::RuleAction::Tarpit;
   s.bans.push_back(net_ban);
   s.offenders.push_back(core::SavedOffender{net("203.0.113.7"), 2, at(1250), std::chrono::hours(24)});
-  s.windows.push_back(core::SavedWindow{"auth-failures", net("198.51.100.1"), {at(10), at(20)}, at(20 + 1230)});
+  s.windows.push_back(
+      core::SavedWindow{"auth-failures", net("198.51.100.1"), {at(10), at(20)}, at(20 + 1230)});
   s.windows.push_back(core::SavedWindow{"networks", net("198.51.100.0/24"), {at(30)}, at(30 + 630)});
   core::SavedCampaign c;
   c.rule = "campaign";
@@ -98,7 +99,8 @@ core::EngineState sample_state() {
   active.sources.clear();
   active.expires = at(5000);
   s.campaigns.push_back(active);
-  s.pairing.push_back(core::SavedPairing{*core::Address::parse("192.0.2.1"), {{at(80), 77, 0, 3}}, at(80 + 140)});
+  s.pairing.push_back(
+      core::SavedPairing{*core::Address::parse("192.0.2.1"), {{at(80), 77, 0, 3}}, at(80 + 140)});
   return canonical(s);
 }
 
@@ -238,7 +240,8 @@ TEST_F(StoreTest, ADamagedFileIsRefused) {
 
 TEST_F(StoreTest, ABadRowIsNamed) {
   { open_ok(); }
-  sql("INSERT INTO windows(rule, key, times, expires) VALUES ('auth-failures', '198.51.100.1', x'0102', 9e18)");
+  sql("INSERT INTO windows(rule, key, times, expires) VALUES ('auth-failures', '198.51.100.1', x'0102', "
+      "9e18)");
   auto store = open_ok();
   core::LoadedState loaded;
   const auto error = store->load_state(at(0), loaded);
@@ -253,7 +256,8 @@ TEST_F(StoreTest, ANewerSchemaAndAForeignDatabaseAreRefused) {
   sql("UPDATE schema_version SET version = 99");
   StoreError e = open_fails();
   EXPECT_EQ(e.kind, StoreError::Kind::TooNew);
-  EXPECT_NE(e.message.find("schema version 99 was written by a newer strikeout"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("schema version 99 was written by a newer strikeout"), std::string::npos)
+      << e.message;
   fs::remove(path_);
   sql("CREATE TABLE messages(id INTEGER)");
   e = open_fails();
@@ -264,7 +268,8 @@ TEST_F(StoreTest, ANewerSchemaAndAForeignDatabaseAreRefused) {
 TEST_F(StoreTest, MigrationsRunInOrderAndAFailedOneChangesNothing) {
   // A hand-made older layout: "version 1" of a store whose version 2 adds a column.
   sql("CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
-      "CREATE TABLE bans(target TEXT PRIMARY KEY, until INTEGER); INSERT INTO bans VALUES ('203.0.113.7', 5);");
+      "CREATE TABLE bans(target TEXT PRIMARY KEY, until INTEGER); INSERT INTO bans VALUES ('203.0.113.7', "
+      "5);");
   const Migration steps[] = {
       {1, "ALTER TABLE bans ADD COLUMN reason TEXT NOT NULL DEFAULT 'from version 1'"},
       {2, "CREATE TABLE notes(x); INSERT INTO no_such_table VALUES (1)"},  // fails
@@ -286,8 +291,9 @@ TEST_F(StoreTest, MigrationsRunInOrderAndAFailedOneChangesNothing) {
   EXPECT_NE(error.find("migrating from schema version 2 to 3"), std::string::npos) << error;
   EXPECT_TRUE(read_schema_version(db, version, error));
   EXPECT_EQ(version, 2);
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'notes'", -1, &st, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'notes'", -1, &st, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), 0);
   sqlite3_finalize(st);

@@ -14,16 +14,19 @@ namespace strikeout::store::testing {
 inline core::EngineState canonical(core::EngineState s) {
   std::sort(s.bans.begin(), s.bans.end(),
             [](const auto& a, const auto& b) { return a.info.target < b.info.target; });
-  std::sort(s.offenders.begin(), s.offenders.end(), [](const auto& a, const auto& b) { return a.target < b.target; });
+  std::sort(s.offenders.begin(), s.offenders.end(),
+            [](const auto& a, const auto& b) { return a.target < b.target; });
   std::sort(s.windows.begin(), s.windows.end(),
             [](const auto& a, const auto& b) { return std::tie(a.rule, a.key) < std::tie(b.rule, b.key); });
   std::sort(s.campaigns.begin(), s.campaigns.end(), [](const auto& a, const auto& b) {
     return std::tie(a.rule, a.username) < std::tie(b.rule, b.username);
   });
   for (auto& c : s.campaigns) {
-    std::sort(c.sources.begin(), c.sources.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
+    std::sort(c.sources.begin(), c.sources.end(),
+              [](const auto& a, const auto& b) { return a.source < b.source; });
   }
-  std::sort(s.pairing.begin(), s.pairing.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
+  std::sort(s.pairing.begin(), s.pairing.end(),
+            [](const auto& a, const auto& b) { return a.source < b.source; });
   for (auto& p : s.pairing) {
     std::sort(p.reports.begin(), p.reports.end(), [](const auto& a, const auto& b) {
       return std::tie(a.time, a.user_hash, a.reporter) < std::tie(b.time, b.user_hash, b.reporter);

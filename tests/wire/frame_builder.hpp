@@ -76,7 +76,7 @@ inline Frame ip_packet(const Segment& s, std::uint8_t ipv6_extension_headers = 0
     for (auto b : s.destination.bytes()) f.push_back(b);
     for (std::uint8_t i = 0; i < ipv6_extension_headers; ++i) {
       f.push_back(i + 1 == ipv6_extension_headers ? 6 : 60);
-      f.push_back(0);  // 8 bytes
+      f.push_back(0);                                           // 8 bytes
       for (int k = 0; k < 6; ++k) f.push_back(k == 0 ? 1 : 0);  // PadN
     }
   }
@@ -124,22 +124,28 @@ inline Frame sll2(const Frame& ip, std::uint8_t pkttype) {
 // numbers in both directions, as a capture on the server would see them.
 class Conversation {
  public:
-  Conversation(core::Address client, std::uint16_t client_port, core::Address server, std::uint16_t server_port,
-               std::uint32_t client_isn = 1000, std::uint32_t server_isn = 500000)
-      : client_(client), server_(server), client_port_(client_port), server_port_(server_port),
-        client_next_(client_isn), server_next_(server_isn) {}
+  Conversation(core::Address client, std::uint16_t client_port, core::Address server,
+               std::uint16_t server_port, std::uint32_t client_isn = 1000, std::uint32_t server_isn = 500000)
+      : client_(client),
+        server_(server),
+        client_port_(client_port),
+        server_port_(server_port),
+        client_next_(client_isn),
+        server_next_(server_isn) {}
 
   Segment syn() { return client({}, kTcpSyn, 1); }
   Segment syn_ack() { return server({}, kTcpSyn | kTcpAck, 1); }
   Segment ack() { return client({}, kTcpAck, 0); }
   // The next bytes of each direction (the sequence numbers advance).
   Segment client(std::string payload, std::uint8_t flags = kTcpAck, std::uint32_t extra = 0) {
-    Segment s{client_, server_, client_port_, server_port_, client_next_, server_next_, flags, std::move(payload)};
+    Segment s{client_,      server_,      client_port_, server_port_,
+              client_next_, server_next_, flags,        std::move(payload)};
     client_next_ += static_cast<std::uint32_t>(s.payload.size()) + extra;
     return s;
   }
   Segment server(std::string payload, std::uint8_t flags = kTcpAck, std::uint32_t extra = 0) {
-    Segment s{server_, client_, server_port_, client_port_, server_next_, client_next_, flags, std::move(payload)};
+    Segment s{server_,      client_,      server_port_, client_port_,
+              server_next_, client_next_, flags,        std::move(payload)};
     server_next_ += static_cast<std::uint32_t>(s.payload.size()) + extra;
     return s;
   }

@@ -49,7 +49,9 @@ int tcp_socket_bound(const char* address, std::uint16_t port) {
   return fd;
 }
 
-void send_text(int fd, const std::string& s) { ASSERT_EQ(send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size())); }
+void send_text(int fd, const std::string& s) {
+  ASSERT_EQ(send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
+}
 
 std::string receive(int fd) {
   pollfd p{fd, POLLIN, 0};

@@ -18,7 +18,9 @@ const core::Address kServer4 = *core::Address::parse("192.0.2.25");
 const core::Address kClient6 = *core::Address::parse("2001:db8::7");
 const core::Address kServer6 = *core::Address::parse("2001:db8::25");
 
-Segment reply4() { return Segment{kServer4, kClient4, 587, 40000, 111, 222, kTcpAck, "535 5.7.8 no\r\n"}; }
+Segment reply4() {
+  return Segment{kServer4, kClient4, 587, 40000, 111, 222, kTcpAck, "535 5.7.8 no\r\n"};
+}
 
 // Frames outlive the segments decoded from them (a segment's payload points into its frame).
 const Frame& hold(Frame f) {
@@ -33,7 +35,8 @@ std::string payload_of(const TcpSegment& s) {
 
 TEST(FrameDecoder, EthernetIpv4) {
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::Ethernet, hold(testing::ethernet(testing::ip_packet(reply4()))), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::Ethernet, hold(testing::ethernet(testing::ip_packet(reply4()))), s),
+            DecodeStatus::Tcp);
   EXPECT_EQ(s.source, kServer4);
   EXPECT_EQ(s.destination, kClient4);
   EXPECT_EQ(s.source_port, 587);
@@ -64,14 +67,18 @@ TEST(FrameDecoder, VlanTag) {
 
 TEST(FrameDecoder, CookedHeadersCarryDirection) {
   TcpSegment s;
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 4)), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 4)), s),
+            DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Outgoing);
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 0)), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll, hold(testing::sll(testing::ip_packet(reply4()), 0)), s),
+            DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Inbound);
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 4)), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 4)), s),
+            DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Outgoing);
   EXPECT_EQ(payload_of(s), "535 5.7.8 no\r\n");
-  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 3)), s), DecodeStatus::Tcp);
+  ASSERT_EQ(decode_frame(LinkType::LinuxSll2, hold(testing::sll2(testing::ip_packet(reply4()), 3)), s),
+            DecodeStatus::Tcp);
   EXPECT_EQ(s.direction, Direction::Inbound);  // PACKET_OTHERHOST: not sent by us
 }
 
@@ -130,12 +137,15 @@ TEST(FrameDecoder, ImpossibleHeaderLengths) {
 }
 
 TEST(FrameDecoder, EveryTruncationIsRefused) {
-  for (const Frame& full : {testing::ethernet(testing::ip_packet(reply4()), true),
-                            testing::sll2(testing::ip_packet(Segment{kServer6, kClient6, 25, 5, 1, 2, kTcpAck, "535 x\r\n"}, 2), 4)}) {
+  for (const Frame& full :
+       {testing::ethernet(testing::ip_packet(reply4()), true),
+        testing::sll2(testing::ip_packet(Segment{kServer6, kClient6, 25, 5, 1, 2, kTcpAck, "535 x\r\n"}, 2),
+                      4)}) {
     for (std::size_t n = 0; n < full.size(); ++n) {
       TcpSegment s;
       const Frame cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
-      EXPECT_NE(decode_frame(full[0] == 0x02 ? LinkType::Ethernet : LinkType::LinuxSll2, cut, s), DecodeStatus::Tcp)
+      EXPECT_NE(decode_frame(full[0] == 0x02 ? LinkType::Ethernet : LinkType::LinuxSll2, cut, s),
+                DecodeStatus::Tcp)
           << "cut at " << n;
     }
   }
@@ -184,7 +194,8 @@ namespace {
 TEST(FrameDecoder, LoopbackFramesAreSentByThisHost) {
   const core::Address a = *core::Address::parse("127.0.0.1");
   const core::Address b = *core::Address::parse("127.0.0.2");
-  testing::Frame f = testing::sll2(testing::ip_packet(testing::Segment{a, b, 587, 40000, 1, 2, kTcpAck, "535 x\r\n"}), 0);
+  testing::Frame f =
+      testing::sll2(testing::ip_packet(testing::Segment{a, b, 587, 40000, 1, 2, kTcpAck, "535 x\r\n"}), 0);
   f[8] = 0x03;  // hatype 772 = ARPHRD_LOOPBACK
   f[9] = 0x04;
   TcpSegment s;

@@ -14,7 +14,9 @@ namespace {
 struct Recorder final : SessionListener {
   std::vector<std::pair<bool, std::string>> results;  // (failure, user)
   int encrypted = 0;
-  void on_auth_result(bool failure, std::string_view user) override { results.emplace_back(failure, std::string(user)); }
+  void on_auth_result(bool failure, std::string_view user) override {
+    results.emplace_back(failure, std::string(user));
+  }
   void on_encrypted() override { ++encrypted; }
 };
 

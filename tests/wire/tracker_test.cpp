@@ -32,8 +32,8 @@ struct Sink final : WireSink {
   std::vector<Seen> events;
   std::vector<WireNotice> notices;
   void on_event(const core::Event& e) override {
-    events.push_back({e.kind, e.source.to_string(), e.port, std::string(e.service), std::string(e.user), e.reporter,
-                      e.from_established});
+    events.push_back({e.kind, e.source.to_string(), e.port, std::string(e.service), std::string(e.user),
+                      e.reporter, e.from_established});
   }
   void on_notice(const WireNotice& n) override { notices.push_back(n); }
 };
@@ -189,7 +189,7 @@ TEST(ConnectionTracker, OutOfOrderSegmentsAreReadInSequenceOrder) {
   const Segment second = c.server("iled\r\n535 5.7.8 failed\r\n");
   h.sent(second);  // early: held
   EXPECT_TRUE(h.sink.events.empty());
-  h.sent(first);   // fills the hole: both read, in order
+  h.sent(first);  // fills the hole: both read, in order
   EXPECT_EQ(h.sink.events.size(), 2U);
   h.sent(second);  // and a late retransmission of the early one changes nothing
   EXPECT_EQ(h.sink.events.size(), 2U);
@@ -202,7 +202,8 @@ TEST(ConnectionTracker, AHoleThatNeverFillsResynchronisesAtALineEnd) {
   h.open(c);
   c.server("535 5.7.8 lost in the capture\r\n");  // never seen
   // Enough later segments to exceed the held-segment bound.
-  for (std::size_t i = 0; i <= ConnectionTracker::kMaxHeldSegments; ++i) h.sent(c.server("535 5.7.8 failed\r\n"));
+  for (std::size_t i = 0; i <= ConnectionTracker::kMaxHeldSegments; ++i)
+    h.sent(c.server("535 5.7.8 failed\r\n"));
   EXPECT_EQ(h.tracker.stats().gaps, 1U);
   // The segment after the hole begins a line, but after a hole we cannot know that: it is skipped.
   EXPECT_EQ(h.sink.events.size(), ConnectionTracker::kMaxHeldSegments);
