@@ -158,11 +158,14 @@ struct Counters {
 
 class ReplaySink final : public core::DecisionSink {
  public:
-  ReplaySink(const core::Policy& policy, bool json, OutputBuffer& out, Counters& counters)
-      : formatter_(policy), json_(json), out_(out), counters_(counters) {}
+  ReplaySink(const core::Policy& policy, bool json, OutputBuffer& out, Counters& counters,
+             ReplayObserver* observer)
+      : formatter_(policy), json_(json), out_(out), counters_(counters), observer_(observer) {}
 
   void on_decision(const core::Decision& d) override {
-    if (json_) {
+    if (observer_ != nullptr) {
+      observer_->on_decision(d);
+    } else if (json_) {
       const std::size_t bound = DecisionFormatter::json_bound(d) + 1;
       if (bound <= OutputBuffer::kCapacity) {
         char* p = formatter_.write_json(out_.reserve(bound), d);
@@ -203,6 +206,7 @@ class ReplaySink final : public core::DecisionSink {
   bool json_;
   OutputBuffer& out_;
   Counters& counters_;
+  ReplayObserver* observer_;
 };
 
 // One input with the event it is holding back until the merge takes it.
@@ -472,7 +476,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   core::Engine engine(policy);
   Counters counters;
   OutputBuffer buffer(out);
-  ReplaySink sink(engine.policy(), options.json, buffer, counters);
+  ReplaySink sink(engine.policy(), options.json, buffer, counters, options.observer);
 
   const bool progress = options.progress;
   const auto started = std::chrono::steady_clock::now();
@@ -500,6 +504,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     }
     if (next == nullptr) break;
     count_event(next->pending, counters);
+    if (options.observer != nullptr) options.observer->on_event(next->pending);
     engine.on_event(next->pending, sink);
     advance_input(*next, counters);
     if (counters.lines >= next_progress_check) {
@@ -525,6 +530,10 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     }
   }
   report_progress(true);
+  if (options.observer != nullptr) {
+    options.observer->on_end(counters.lines, counters.event_lines, counters.unparsed_lines);
+    return status;
+  }
   std::string summary;
   if (options.json) {
     write_summary_json(summary, counters, engine, options.top,
