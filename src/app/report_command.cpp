@@ -52,7 +52,8 @@ std::vector<std::string> campaign_rules(const core::Policy& policy) {
 std::optional<core::Time> parse_utc(const std::string& text) {
   int y = 0;
   unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2u-%2uT%2u:%2u:%2u", &y, &mo, &d, &h, &mi, &s) != 6) return std::nullopt;
+  if (std::sscanf(text.c_str(), "%4d-%2u-%2uT%2u:%2u:%2u", &y, &mo, &d, &h, &mi, &s) != 6)
+    return std::nullopt;
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{mo}, std::chrono::day{d}};
   if (!ymd.ok()) return std::nullopt;
   return core::Time{std::chrono::sys_days{ymd}} + std::chrono::hours(h) + std::chrono::minutes(mi) +
@@ -120,8 +121,8 @@ int collect_from_daemon(const ReportCommand& command, report::HtmlReport& page, 
     fmt::print(err, "strikeout report: the daemon's answer is not what this version reads: {}\n", e.what());
     return kFailed;
   }
-  source.origin = fmt::format("the daemon at {} (pid {}, configuration {})", socket,
-                              status->value("pid", 0), status->value("config", std::string("?")));
+  source.origin = fmt::format("the daemon at {} (pid {}, configuration {})", socket, status->value("pid", 0),
+                              status->value("config", std::string("?")));
   source.notes.push_back(
       "From a running daemon: the bans in force now (over time by when each began) and each sensor's event "
       "count since the daemon started. Failures per address, network and username are not kept by the "
@@ -140,7 +141,8 @@ int run_report_command(const ReportCommand& command, std::FILE* err) {
     fmt::print(err, "strikeout report: give log files (or --pcap FILE), or --from-daemon, not both\n");
     return kUsage;
   }
-  const bool use_etc = command.config_path.empty() && command.from_daemon && access(kDefaultConfigPath, R_OK) == 0;
+  const bool use_etc =
+      command.config_path.empty() && command.from_daemon && access(kDefaultConfigPath, R_OK) == 0;
   const std::string config_path = use_etc ? std::string(kDefaultConfigPath) : command.config_path;
   config::LoadResult loaded =
       config_path.empty() ? config::load_default_config() : config::load_config_file(config_path);
@@ -216,15 +218,17 @@ void register_report_commands(CLI::App& app, CommandRegistry& registry) {
   cmd->add_option("--config", c->config_path,
                   "Configuration file (default: the built-in default; with --from-daemon, " +
                       std::string(kDefaultConfigPath) + " when readable)");
-  cmd->add_option("--year", c->year, "Year of the first syslog (RFC 3164) line; default: from each file's mtime")
+  cmd->add_option("--year", c->year,
+                  "Year of the first syslog (RFC 3164) line; default: from each file's mtime")
       ->check(CLI::Range(1970, 9999));
   cmd->add_option("--format", c->format, "Log format of every file (as replay's --format)");
   cmd->add_option("--top", c->top, "Entries in each top list (default 10)")->check(CLI::Range(1, 1000));
   cmd->add_option("--title", c->title, "The page's title");
   cmd->add_option("--pcap", c->pcap_files, "Packet captures read by the wire sensor (repeatable)");
-  cmd->add_flag("--from-daemon", c->from_daemon, "Ask the running daemon (control socket) instead of reading logs");
-  cmd->add_option("--socket", c->socket, std::string("The daemon's control socket (default ") +
-                                             kDefaultControlSocket + ")");
+  cmd->add_flag("--from-daemon", c->from_daemon,
+                "Ask the running daemon (control socket) instead of reading logs");
+  cmd->add_option("--socket", c->socket,
+                  std::string("The daemon's control socket (default ") + kDefaultControlSocket + ")");
   cmd->add_option("FILE", c->files, "Log files, or '-' for standard input");
   registry.add(cmd, [c] { return run_report_command(*c, stderr); });
 }

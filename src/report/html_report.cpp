@@ -80,7 +80,8 @@ auto top_entries(const Map& map, std::size_t n) {
 }
 
 // A horizontal bar chart: one row per (label, value); labels are HTML already. `css` names the bar colour.
-std::string render_bars(const std::vector<std::pair<std::string, std::uint64_t>>& rows, std::string_view css) {
+std::string render_bars(const std::vector<std::pair<std::string, std::uint64_t>>& rows,
+                        std::string_view css) {
   if (rows.empty()) return "<p class=\"none\">none</p>\n";
   constexpr double kRow = 20;
   constexpr double kLabel = 300;
@@ -98,7 +99,8 @@ std::string render_bars(const std::vector<std::pair<std::string, std::uint64_t>>
         "<text x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>"
         "<rect class=\"{}\" x=\"{:.0f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\"/>"
         "<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
-        kLabel - 8, y + 14, label, css, kLabel, y + 2, w, kRow - 4, kLabel + w + 6, y + 14, count_text(value));
+        kLabel - 8, y + 14, label, css, kLabel, y + 2, w, kRow - 4, kLabel + w + 6, y + 14,
+        count_text(value));
     y += kRow;
   }
   out += "</svg>\n";
@@ -234,7 +236,8 @@ void HtmlReport::add_decision(const core::Decision& d) {
   if (recent_bans_.size() == kRecentBans) recent_bans_.erase(recent_bans_.begin());
   recent_bans_.push_back(d);
 
-  const bool campaign = std::find(campaign_rules_.begin(), campaign_rules_.end(), d.rule) != campaign_rules_.end();
+  const bool campaign =
+      std::find(campaign_rules_.begin(), campaign_rules_.end(), d.rule) != campaign_rules_.end();
   if (!campaign) return;
   // From the daemon's list a ban carries its reason but not the username: the reason names it then.
   std::string user = (d.user.empty() ? d.reason : d.user).substr(0, 256);
@@ -258,8 +261,8 @@ std::string HtmlReport::render_timeline() const {
   if (minutes_.empty()) return "<p class=\"none\">no failures, strikes or bans to plot</p>\n";
   const std::int64_t first = minutes_.begin()->first;
   const std::int64_t last = minutes_.rbegin()->first;
-  static constexpr std::array<std::int64_t, 12> kBinMinutes{1,   5,    15,   30,   60,    180,
-                                                           360, 720, 1440, 10080, 43200, 525600};
+  static constexpr std::array<std::int64_t, 12> kBinMinutes{1,   5,   15,   30,    60,    180,
+                                                            360, 720, 1440, 10080, 43200, 525600};
   std::int64_t bin = kBinMinutes.back();
   for (const std::int64_t b : kBinMinutes) {
     if ((last - first) / b + 1 <= static_cast<std::int64_t>(kMaxBins)) {
@@ -285,8 +288,8 @@ std::string HtmlReport::render_timeline() const {
   const double height = 3 * (kPanel + kGap) + kAxis;
   const std::string per = core::format_duration(std::chrono::minutes(bin));
   std::string out = fmt::format(
-      "<svg class=\"plot timeline\" role=\"img\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n", kWidth,
-      height);
+      "<svg class=\"plot timeline\" role=\"img\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n",
+      kWidth, height);
 
   struct Series {
     const char* name;
@@ -395,8 +398,9 @@ std::string HtmlReport::render(const ReportSource& source) const {
     for (const auto& [user, n] : top_entries(by_user_, top_)) rows.emplace_back(quoted_html(user), n);
     out += render_bars(rows, "users");
     if (other_users_ > 0) {
-      out += fmt::format("<p class=\"meta\">{} more failures with usernames beyond the first {} distinct ones</p>\n",
-                         count_text(other_users_), count_text(kMaxUsernames));
+      out += fmt::format(
+          "<p class=\"meta\">{} more failures with usernames beyond the first {} distinct ones</p>\n",
+          count_text(other_users_), count_text(kMaxUsernames));
     }
   }
 
@@ -420,7 +424,8 @@ std::string HtmlReport::render(const ReportSource& source) const {
         targets += html(c.targets[t].to_string());
       }
       out += fmt::format(
-          "<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          "<tr><td><code>{}</code></td><td>{}</td><td "
+          "class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
           quoted_html(list[i].first), html(c.rule), count_text(c.bans), time_text(c.first), time_text(c.last),
           targets);
     }
@@ -451,10 +456,12 @@ std::string HtmlReport::render(const ReportSource& source) const {
     out += render_bars(rows, "bans");
     rows.clear();
     for (const auto& [key, n] : ban_lengths_) {
-      rows.emplace_back(html(key.first) + " &#183; " + html(core::format_duration(std::chrono::seconds(key.second))), n);
+      rows.emplace_back(
+          html(key.first) + " &#183; " + html(core::format_duration(std::chrono::seconds(key.second))), n);
     }
-    out += "<p class=\"meta\">Ban lengths (escalated bans are longer: each further offence multiplies the "
-           "rule's ban):</p>\n";
+    out +=
+        "<p class=\"meta\">Ban lengths (escalated bans are longer: each further offence multiplies the "
+        "rule's ban):</p>\n";
     out += render_bars(rows, "bans");
     if (!bans_by_offence_.empty()) {
       out += "<table><tr><th>offence</th><th class=\"n\">bans</th></tr>\n";
@@ -474,10 +481,11 @@ std::string HtmlReport::render(const ReportSource& source) const {
         "<th>reason</th></tr>\n";
     for (auto it = recent_bans_.rbegin(); it != recent_bans_.rend(); ++it) {
       const core::Decision& d = *it;
-      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>",
-                         time_text(d.time), html(d.target.to_string()), html(d.rule),
-                         html(core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d.until - d.time))),
-                         d.offence);
+      out += fmt::format(
+          "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>", time_text(d.time),
+          html(d.target.to_string()), html(d.rule),
+          html(core::format_duration(std::chrono::duration_cast<std::chrono::seconds>(d.until - d.time))),
+          d.offence);
       // The reason may quote a username: printable ASCII as every log line writes it, then escaped.
       std::string reason;
       for (const char c : d.reason) reason += (c >= 0x20 && c < 0x7f) ? c : '?';

@@ -27,9 +27,9 @@ namespace strikeout::report {
 // What the page says about where its figures come from.
 struct ReportSource {
   std::string title = "strikeout report";
-  std::string origin;                 // "replay of mail.log" or "the daemon at /run/strikeout/control.sock"
-  std::string generated;              // RFC 3339 time the page was written
-  std::uint64_t lines_read = 0;       // replay only: lines read, with an event, not recognised
+  std::string origin;            // "replay of mail.log" or "the daemon at /run/strikeout/control.sock"
+  std::string generated;         // RFC 3339 time the page was written
+  std::uint64_t lines_read = 0;  // replay only: lines read, with an event, not recognised
   std::uint64_t lines_with_event = 0;
   std::uint64_t lines_unrecognised = 0;
   std::vector<std::string> notes;  // plain sentences shown under the title (e.g. what --from-daemon lacks)
@@ -81,7 +81,7 @@ class HtmlReport {
   Bucket* last_bucket_ = nullptr;
   std::unordered_map<core::Prefix, std::uint64_t, PrefixHash> by_address_;  // failures
   std::unordered_map<core::Prefix, std::uint64_t, PrefixHash> by_network_;  // failures per /24, /64
-  std::unordered_map<std::string, std::uint64_t> by_user_;                   // failures, lowercased
+  std::unordered_map<std::string, std::uint64_t> by_user_;                  // failures, lowercased
   std::uint64_t other_users_ = 0;  // failures of usernames beyond the cap (attacker text is bounded)
   std::string user_buffer_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> by_sensor_;  // (sensor, kind) -> events
