@@ -1,6 +1,7 @@
 #include "app/replay.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -722,10 +723,20 @@ std::string sensor_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The cores this process may run on (taskset narrows them), for --jobs' default.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
-  const unsigned jobs = options.jobs != 0 ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned jobs = options.jobs != 0 ? options.jobs : usable_cores();
   // Declared before the inputs, so it outlives the chunks they hand it.
   std::unique_ptr<DecodePool> pool;
   if (jobs > 1) pool = std::make_unique<DecodePool>(jobs - 1);
