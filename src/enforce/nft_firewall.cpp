@@ -261,8 +261,13 @@ struct NftFirewall::Impl {
     return err == ENOENT ? 0 : err;
   }
 
-  // Reads one set's elements into `out`.
-  int read_set(const BanSet& set, core::Time now, std::vector<core::FirewallBan>& out) {
+  // Reads one set's elements into `out`. The kernel reports each element's time left when it writes
+  // the message holding it, and a dump of a large set takes seconds: each message's elements are
+  // dated `now` plus the time since `started` (when the listing began), not `now` alone. Dating them
+  // all at `now` made every ban read more than a second into the dump look a second or more shorter
+  // in the kernel than in the store, and a restart "put back" 30,433 of 325,913 bans for nothing.
+  int read_set(const BanSet& set, core::Time now, std::chrono::steady_clock::time_point started,
+               std::vector<core::FirewallBan>& out) {
     char buf[kRequestBuffer];
     nftnl_set* s = nftnl_set_alloc();
     nftnl_set_set_str(s, NFTNL_SET_TABLE, options.table.c_str());
@@ -272,6 +277,8 @@ struct NftFirewall::Impl {
     nftnl_set_elems_nlmsg_build_payload(nlh, s);
     nftnl_set_free(s);
     return query(nlh, [&](const nlmsghdr* h) {
+      const core::Time at =
+          now + std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - started);
       nftnl_set* got = nftnl_set_alloc();
       if (nftnl_set_elems_nlmsg_parse(h, got) == 0) {
         nftnl_set_elems_iter* it = nftnl_set_elems_iter_create(got);
@@ -294,7 +301,7 @@ struct NftFirewall::Impl {
           if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
             left_ms = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
           out.push_back(core::FirewallBan{core::Prefix{addr, set.length},
-                                          now + std::chrono::milliseconds(left_ms), set.tarpit});
+                                          at + std::chrono::milliseconds(left_ms), set.tarpit});
         }
         nftnl_set_elems_iter_destroy(it);
       }
@@ -627,6 +634,7 @@ core::FirewallResult NftFirewall::set_allowlist(std::span<const core::Prefix> al
 
 bool NftFirewall::list(core::Time now, std::vector<core::FirewallBan>& out, std::string& error) {
   Impl& m = *impl_;
+  const auto started = std::chrono::steady_clock::now();
   out.clear();
   std::vector<std::string> names;
   bool exists = false;
@@ -637,7 +645,7 @@ bool NftFirewall::list(core::Time now, std::vector<core::FirewallBan>& out, std:
   for (const auto& n : names) {
     const auto set = BanSet::parse(n);
     if (!set) continue;
-    if (int e = m.read_set(*set, now, out); e != 0) {
+    if (int e = m.read_set(*set, now, started, out); e != 0) {
       error = "reading set " + n + ": " + errno_text(e);
       return false;
     }
