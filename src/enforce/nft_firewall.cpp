@@ -551,8 +551,8 @@ core::FirewallResult NftFirewall::apply(std::span<const core::FirewallBan> add_o
   if (!err.empty()) return core::FirewallResult::failure(err);
   if (quiet) {
     // Notifications were paused: make sure nobody removed the table meanwhile.
-    std::string why;
-    if (!table_intact(why)) return core::FirewallResult::failure("table damaged during a change: " + why);
+    if (auto intact = table_intact(); !intact)
+      return core::FirewallResult::failure("table damaged during a change: " + intact.error());
   }
   if (m.options.end_sessions && !newly_banned.empty()) {
     const auto ended = end_sessions(newly_banned, m.options.ports);
@@ -616,8 +616,8 @@ core::FirewallResult NftFirewall::restore(std::span<const core::FirewallBan> all
   if (quiet) m.join_monitor(true);
   if (!err.empty()) return core::FirewallResult::failure(err);
   if (quiet) {
-    std::string why;
-    if (!table_intact(why)) return core::FirewallResult::failure("table damaged during restore: " + why);
+    if (auto intact = table_intact(); !intact)
+      return core::FirewallResult::failure("table damaged during restore: " + intact.error());
   }
   return result;
 }
@@ -653,43 +653,33 @@ bool NftFirewall::list(core::Time now, std::vector<core::FirewallBan>& out, std:
   return true;
 }
 
-bool NftFirewall::remove_table(std::string& error) {
+core::Status NftFirewall::remove_table() {
   Impl& m = *impl_;
   std::vector<std::string> names;
   bool exists = false;
-  if (int e = m.kernel_sets(names, exists); e == 0 && !exists) return true;
-  if (auto err = m.run_nft("delete table inet " + m.options.table + "\n"); !err.empty()) {
-    error = "deleting table inet " + m.options.table + ": " + err;
-    return false;
-  }
-  return true;
+  if (int e = m.kernel_sets(names, exists); e == 0 && !exists) return {};
+  if (auto err = m.run_nft("delete table inet " + m.options.table + "\n"); !err.empty())
+    return core::Failure{"deleting table inet " + m.options.table + ": " + err};
+  return {};
 }
 
-bool NftFirewall::table_intact(std::string& why) {
+core::Status NftFirewall::table_intact() {
   Impl& m = *impl_;
   std::vector<std::string> names;
   bool exists = false;
-  if (int e = m.kernel_sets(names, exists); e != 0) {
-    why = "reading table inet " + m.options.table + ": " + errno_text(e);
-    return false;
-  }
-  if (!exists) {
-    why = "table inet " + m.options.table + " is gone";
-    return false;
-  }
+  if (int e = m.kernel_sets(names, exists); e != 0)
+    return core::Failure{"reading table inet " + m.options.table + ": " + errno_text(e)};
+  if (!exists) return core::Failure{"table inet " + m.options.table + " is gone"};
   for (const auto& s : m.sets)
-    if (std::find(names.begin(), names.end(), s.name()) == names.end()) {
-      why = "set " + s.name() + " is gone";
-      return false;
-    }
+    if (std::find(names.begin(), names.end(), s.name()) == names.end())
+      return core::Failure{"set " + s.name() + " is gone"};
   for (const char* c : {"input", "prerouting", "banned"}) {
     bool ok = false;
-    if (int e = m.chain_exists(c, ok); e != 0 || !ok) {
-      why = std::string("chain ") + c + (e != 0 ? ": " + errno_text(e) : std::string(" is gone"));
-      return false;
-    }
+    if (int e = m.chain_exists(c, ok); e != 0 || !ok)
+      return core::Failure{std::string("chain ") + c +
+                           (e != 0 ? ": " + errno_text(e) : std::string(" is gone"))};
   }
-  return true;
+  return {};
 }
 
 bool NftFirewall::rate_limited_total(std::uint64_t& packets, std::string& error) {
@@ -756,8 +746,7 @@ core::FirewallEvents NftFirewall::handle_events(core::Time now) {
     }
   }
   if (check) {
-    std::string why;
-    if (!table_intact(why)) ev.table_gone = true;
+    if (!table_intact()) ev.table_gone = true;
   }
   // 2. NFLOG: the rate limit's hits.
   if (m.nflog.sock != nullptr) {
