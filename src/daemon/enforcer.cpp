@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "enforce/reconcile.hpp"
+
 namespace strikeout::daemon {
 
 Enforcer::Enforcer(core::Firewall& firewall, std::string table, const core::Clock& clock,
@@ -127,18 +129,28 @@ void Enforcer::reconcile(core::Engine& engine, core::DecisionSink& sink,
   }
   adopting(false);
   pending_bans_.clear();  // already in the kernel
-  std::vector<core::FirewallBan> kernel = in_kernel;
-  std::sort(kernel.begin(), kernel.end(), [](const auto& a, const auto& b) { return a.target < b.target; });
+  std::vector<core::FirewallBan> wanted;
+  wanted.reserve(saved.size());
+  for (const auto& b : saved) wanted.push_back(kernel_ban(b));
+  // Missing, or a kernel timeout a second or more short of the saved end (a re-tag the kernel did not
+  // get before a crash). When the table held bans, each one put back is logged with why (the first
+  // 100 one by one, then a count by reason); after a reboot the table is empty and all go back.
+  const auto put_back = enforce::bans_to_put_back(wanted, in_kernel);
   std::vector<core::FirewallBan> missing;
-  for (const auto& b : saved) {
-    auto it =
-        std::lower_bound(kernel.begin(), kernel.end(), b.target,
-                         [](const core::FirewallBan& k, const core::Prefix& p) { return k.target < p; });
-    // A kernel timeout a second or more short of the saved end is set again (a re-tag the kernel
-    // did not get before a crash).
-    if (it == kernel.end() || it->target != b.target || it->until + std::chrono::seconds(1) < b.until) {
-      missing.push_back(kernel_ban(b));
+  missing.reserve(put_back.size());
+  std::size_t absent = 0;
+  for (const auto& p : put_back) {
+    if (!in_kernel.empty() && missing.size() < 100) {
+      spdlog::info("putting back the ban of {}: {}", p.ban.target.to_string(), p.why);
     }
+    missing.push_back(p.ban);
+    if (p.why == "not in the kernel table") ++absent;
+  }
+  if (!in_kernel.empty() && put_back.size() > 100) {
+    spdlog::info(
+        "putting back {} more bans ({} in all: {} not in the kernel table, {} with a timeout a second "
+        "or more short)",
+        put_back.size() - 100, put_back.size(), absent, put_back.size() - absent);
   }
   if (!missing.empty()) {
     const auto result = firewall_.restore(missing, t);
