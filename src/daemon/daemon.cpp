@@ -1428,6 +1428,10 @@ void Daemon::publish_event(const SensorInfo& slot, const core::Event& event) {
       j["type"] = "connect";
       text = "connect: SRC=";
       break;
+    case core::EventKind::ProtocolAbuse:
+      j["type"] = "abuse";
+      text = "protocol abuse: SRC=";
+      break;
   }
   text += event.source.to_string();
   if (!event.service.empty()) text += fmt::format(" service={}", event.service);
