@@ -39,6 +39,7 @@ int run_replay_command(const ReplayCommand& command, std::FILE* out, std::FILE* 
   options.custom = cfg.matchers;
   options.zone = cfg.logs.timezone;
   options.progress = command.progress;
+  options.jobs = command.jobs;
   options.top = command.top;
   options.pcap_files = command.pcap_files;
   options.ports = cfg.ports;

@@ -19,6 +19,7 @@ struct ReplayCommand {
   std::vector<std::string> files;
   std::vector<std::string> pcap_files;  // --pcap: packet captures read by the wire sensor
   bool progress = false;
+  unsigned jobs = 0;  // 0: one per core
 };
 
 // Loads the configuration (errors are printed, exit 1), then replays. See replay.hpp.

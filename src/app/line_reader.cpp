@@ -92,6 +92,9 @@ std::unique_ptr<LineReader> LineReader::open(const std::string& path, std::strin
         madvise(m, size, MADV_SEQUENTIAL);
         reader->map_ = static_cast<const char*>(m);
         reader->map_size_ = size;
+        reader->mapping_ = reader->map_;
+        reader->mapping_size_ = size;
+        reader->size_ = size;
         reader->end_ = 0;
         reader->bytes_read_ = size;
         reader->eof_ = false;
@@ -102,7 +105,7 @@ std::unique_ptr<LineReader> LineReader::open(const std::string& path, std::strin
 }
 
 LineReader::~LineReader() {
-  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_size_);
+  if (mapping_ != nullptr) munmap(const_cast<char*>(mapping_), mapping_size_);
   if (gz_ != nullptr) gzclose(static_cast<gzFile>(gz_));
   if (fd_ >= 0) ::close(fd_);
 }
@@ -178,10 +181,24 @@ bool LineReader::next_mapped(std::string_view& line) {
   end_ = keep;
   map_pos_ = map_size_;
   if (lseek(fd_, static_cast<off_t>(map_size_), SEEK_SET) < 0) eof_ = true;
-  munmap(const_cast<char*>(map_), map_size_);
   map_ = nullptr;
   if (skipping_) return true;
   return next(line);
+}
+
+std::string_view LineReader::take_mapped_lines() {
+  if (map_ == nullptr || map_pos_ >= map_size_) return {};
+  const char* start = map_ + map_pos_;
+  const void* last_nl = memrchr(start, '\n', map_size_ - map_pos_);
+  if (last_nl == nullptr) return {};
+  const auto len = static_cast<std::size_t>(static_cast<const char*>(last_nl) - start) + 1;
+  map_pos_ += len;
+  return std::string_view(start, len);
+}
+
+std::uint64_t LineReader::position() const {
+  if (map_ != nullptr) return map_pos_;
+  return bytes_read_ - (end_ - begin_);
 }
 
 bool LineReader::next(std::string_view& line) {

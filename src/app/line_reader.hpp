@@ -26,6 +26,15 @@ class LineReader {
   // rest of such a line is skipped and counted in long_lines().
   bool next(std::string_view& line);
 
+  // For decoding on several threads: the rest of the mapped file up to and including its last
+  // newline, taken in one piece (next() goes on after it). Empty when the input is not a mapped
+  // file or nothing whole is left. The view stays valid as long as the reader.
+  std::string_view take_mapped_lines();
+  // Bytes of the input consumed so far, and the input's size when known (0 for pipes and gzip):
+  // for the progress line.
+  std::uint64_t position() const;
+  std::uint64_t size() const { return size_; }
+
   const std::string& error() const { return error_; }
   const std::string& path() const { return path_; }
   // Modification time in seconds since the epoch (for a pipe: when it was last written).
@@ -50,6 +59,11 @@ class LineReader {
   std::size_t map_size_ = 0;
   std::size_t map_pos_ = 0;
   bool next_mapped(std::string_view& line);
+  // The mapping itself, unmapped only by the destructor: views into it (taken lines) outlive the
+  // end of reading from it.
+  const char* mapping_ = nullptr;
+  std::size_t mapping_size_ = 0;
+  std::uint64_t size_ = 0;
   std::vector<char> buf_;
   std::size_t begin_ = 0;  // start of unread data
   std::size_t end_ = 0;    // end of valid data

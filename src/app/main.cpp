@@ -39,6 +39,11 @@ void register_core_commands(CLI::App& app, strikeout::app::CommandRegistry& regi
                          "opensmtpd, courier, cyrus, or a custom matcher's name");
   replay_cmd->add_option("--top", replay->top, "Entries in the summary's top lists (default 10)")
       ->check(CLI::Range(1, 10000));
+  replay_cmd
+      ->add_option("--jobs,-j", replay->jobs,
+                   "Threads decoding log files in parallel (default: one per core); the output is the same "
+                   "for every value")
+      ->check(CLI::Range(1u, 1024u));
   replay_cmd->add_option("FILE", replay->files, "Log files, or '-' for standard input");
   replay_cmd->add_option("--pcap", replay->pcap_files,
                          "Packet captures (pcap or pcapng) read by the wire sensor, merged with the logs "

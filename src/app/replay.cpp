@@ -1,13 +1,20 @@
 #include "app/replay.hpp"
 
 #include <fmt/format.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "report/decision_format.hpp"
@@ -205,11 +212,243 @@ class ReplaySink final : public core::DecisionSink {
   Counters& counters_;
 };
 
+// Threads that decode parts of mapped logs ahead of the engine (replay --jobs). The thread that runs
+// the engine is one of the `jobs`: while the part it needs next is not decoded yet, it decodes parts
+// from the queue itself, so `--jobs 2` means one more thread, not two.
+class DecodePool {
+ public:
+  explicit DecodePool(unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~DecodePool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    queued_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  DecodePool(const DecodePool&) = delete;
+  DecodePool& operator=(const DecodePool&) = delete;
+
+  void submit(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    queued_.notify_one();
+  }
+
+  // Returns when `done` is true, running queued tasks on this thread meanwhile.
+  void wait_for(const std::atomic<bool>& done) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done.load(std::memory_order_acquire)) {
+      if (!tasks_.empty()) {
+        auto task = std::move(tasks_.front());
+        tasks_.pop_front();
+        lock.unlock();
+        task();
+        lock.lock();
+        continue;
+      }
+      finished_.wait(lock);
+    }
+  }
+
+ private:
+  void work() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      queued_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, and nothing left
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+      finished_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable queued_;    // a task was queued, or the pool stops
+  std::condition_variable finished_;  // a worker finished a task
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+};
+
+// A run of whole lines of one mapped log, decoded on some thread of the pool.
+struct Chunk {
+  struct Entry {
+    core::Event event;       // the line's event, unless deferred
+    logs::LogRecord record;  // deferred: the header, for the engine's thread to match in order
+    bool deferred = false;
+  };
+  std::string_view text;         // whole lines, the last one ending in '\n'
+  std::uint64_t end_offset = 0;  // in the file, for the progress line
+  std::vector<Entry> entries;    // events and deferred lines, in line order
+  std::uint64_t lines = 0;
+  std::uint64_t event_lines = 0;
+  std::uint64_t no_event_lines = 0;
+  std::uint64_t unparsed_lines = 0;
+  std::uint64_t long_lines = 0;
+  // The year anchor's state before the first line and after the last, as the decoder that did the
+  // work had it. The result counts only if the first equals what the lines before left; otherwise
+  // (a month turned over in the parts decoded meanwhile) the engine's thread decodes the part again.
+  logs::YearAnchor start_anchor;
+  logs::YearAnchor end_anchor;
+  std::atomic<bool> done{false};
+};
+
+// Splits one line of a chunk as LineReader::next() does: over-long lines cut at kMaxLine (and
+// counted), a '\r' before the newline dropped.
+inline std::string_view cut_line(const char* p, std::size_t len, std::uint64_t& long_lines) {
+  if (len > LineReader::kMaxLine) {
+    ++long_lines;
+    return std::string_view(p, LineReader::kMaxLine);
+  }
+  if (len > 0 && p[len - 1] == '\r') --len;
+  return std::string_view(p, len);
+}
+
+// The mapped part of one log file, decoded in chunks by the pool, handed to the engine in order.
+class ParallelInput {
+ public:
+  ParallelInput(DecodePool& pool, std::string_view text, std::uint64_t base_offset, std::size_t chunk_bytes,
+                std::size_t window, logs::DecoderOptions options, logs::YearAnchor first_anchor)
+      : pool_(pool),
+        text_(text),
+        base_offset_(base_offset),
+        chunk_bytes_(chunk_bytes),
+        window_(window),
+        options_(std::move(options)),
+        latest_anchor_(first_anchor) {
+    while (in_flight_.size() < window_ && submit_next()) {
+    }
+  }
+  ~ParallelInput() {
+    // Tasks still queued point at this object's chunks: wait for them before they go.
+    for (auto& c : in_flight_) pool_.wait_for(c->done);
+  }
+  ParallelInput(const ParallelInput&) = delete;
+  ParallelInput& operator=(const ParallelInput&) = delete;
+
+  // The next chunk in line order, decoded; nullptr after the last. Valid until the next call.
+  Chunk* next_chunk() {
+    if (!in_flight_.empty() && current_ != nullptr) in_flight_.pop_front();
+    current_ = nullptr;
+    while (in_flight_.size() < window_ && submit_next()) {
+    }
+    if (in_flight_.empty()) return nullptr;
+    current_ = in_flight_.front().get();
+    pool_.wait_for(current_->done);
+    return current_;
+  }
+
+ private:
+  bool submit_next() {
+    if (offset_ >= text_.size()) return false;
+    std::size_t end = std::min(text_.size(), offset_ + chunk_bytes_);
+    if (end < text_.size()) {  // back to the end of a line (the text ends with one)
+      const void* nl = memrchr(text_.data() + offset_, '\n', end - offset_);
+      if (nl != nullptr) {
+        end = static_cast<std::size_t>(static_cast<const char*>(nl) - text_.data()) + 1;
+      } else {  // a line longer than a chunk: the chunk ends with it
+        nl = std::memchr(text_.data() + end, '\n', text_.size() - end);
+        end = static_cast<std::size_t>(static_cast<const char*>(nl) - text_.data()) + 1;
+      }
+    }
+    auto chunk = std::make_unique<Chunk>();
+    chunk->text = text_.substr(offset_, end - offset_);
+    chunk->end_offset = base_offset_ + end;
+    offset_ = end;
+    Chunk* c = chunk.get();
+    in_flight_.push_back(std::move(chunk));
+    pool_.submit([this, c] { decode(*c); });
+    return true;
+  }
+
+  void decode(Chunk& c) {
+    std::unique_ptr<logs::LineDecoder> decoder;
+    logs::YearAnchor guess;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      guess = latest_anchor_;
+      if (!idle_decoders_.empty()) {
+        decoder = std::move(idle_decoders_.back());
+        idle_decoders_.pop_back();
+      }
+    }
+    if (!decoder) {
+      // The options were accepted once already (the engine thread's own decoder), so this succeeds.
+      auto created = logs::LineDecoder::create(options_);
+      decoder = std::make_unique<logs::LineDecoder>(std::move(std::get<logs::LineDecoder>(created)));
+    }
+    if (!(decoder->year_anchor() == guess)) decoder->set_year_anchor(guess);
+    c.start_anchor = guess;
+    c.entries.reserve(c.text.size() / 256);
+    core::Event event;
+    logs::LogRecord record;
+    bool deferred = false;
+    const char* p = c.text.data();
+    const char* const end = p + c.text.size();
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const std::string_view line = cut_line(p, static_cast<std::size_t>(nl - p), c.long_lines);
+      p = nl + 1;
+      ++c.lines;
+      switch (decoder->decode_unordered(line, event, record, deferred)) {
+        case logs::LineStatus::Event:
+          ++c.event_lines;
+          c.entries.push_back(Chunk::Entry{event, {}, false});
+          break;
+        case logs::LineStatus::NoEvent:
+          if (deferred) {
+            c.entries.push_back(Chunk::Entry{{}, record, true});
+          } else {
+            ++c.no_event_lines;
+          }
+          break;
+        case logs::LineStatus::Unparsed:
+          ++c.unparsed_lines;
+          break;
+      }
+    }
+    c.end_anchor = decoder->year_anchor();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      latest_anchor_ = c.end_anchor;
+      // Kept alive to the end: the events' sensor names point into the decoder that made them.
+      idle_decoders_.push_back(std::move(decoder));
+    }
+    c.done.store(true, std::memory_order_release);
+  }
+
+  DecodePool& pool_;
+  std::string_view text_;
+  std::uint64_t base_offset_;
+  std::size_t chunk_bytes_;
+  std::size_t window_;
+  logs::DecoderOptions options_;
+  std::size_t offset_ = 0;
+  std::deque<std::unique_ptr<Chunk>> in_flight_;
+  Chunk* current_ = nullptr;
+  std::mutex mutex_;
+  logs::YearAnchor latest_anchor_;  // the end state of the chunk decoded last: the next one's guess
+  std::vector<std::unique_ptr<logs::LineDecoder>> idle_decoders_;
+};
+
 // One input with the event it is holding back until the merge takes it.
 struct Input {
   PcapEventStream* pcap = nullptr;  // a stream of packet captures instead of a log (not owned)
   std::unique_ptr<LineReader> reader;
   std::unique_ptr<logs::LineDecoder> decoder;
+  std::unique_ptr<ParallelInput> parallel;  // the mapped part decoded ahead (--jobs), else null
+  Chunk* chunk = nullptr;                   // the decoded chunk being handed out
+  std::size_t next_entry = 0;               // in chunk->entries
+  logs::YearAnchor anchor;                  // the year anchor's true state after the lines handed out
+  std::uint64_t position = 0;               // bytes handed out (parallel part)
   std::size_t index = 0;
   core::Event pending{};
   bool has_pending = false;
@@ -252,12 +491,86 @@ void count_event(const core::Event& e, Counters& c) {
   }
 }
 
+// Decodes a chunk again on the engine's thread, in order, with the input's own decoder: for a chunk
+// whose decoder guessed the year anchor's state wrong (see Chunk).
+void redecode_chunk(Input& in, Chunk& c) {
+  if (!(in.decoder->year_anchor() == in.anchor)) in.decoder->set_year_anchor(in.anchor);
+  c.entries.clear();
+  c.lines = c.event_lines = c.no_event_lines = c.unparsed_lines = c.long_lines = 0;
+  core::Event event;
+  const char* p = c.text.data();
+  const char* const end = p + c.text.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const std::string_view line = cut_line(p, static_cast<std::size_t>(nl - p), c.long_lines);
+    p = nl + 1;
+    ++c.lines;
+    switch (in.decoder->decode(line, event)) {
+      case logs::LineStatus::Event:
+        ++c.event_lines;
+        c.entries.push_back(Chunk::Entry{event, {}, false});
+        break;
+      case logs::LineStatus::NoEvent:
+        ++c.no_event_lines;
+        break;
+      case logs::LineStatus::Unparsed:
+        ++c.unparsed_lines;
+        break;
+    }
+  }
+  c.end_anchor = in.decoder->year_anchor();
+}
+
+// The next event of the parallel part of `in`, if any is left.
+bool next_parallel_event(Input& in, Counters& c) {
+  for (;;) {
+    if (in.chunk != nullptr) {
+      while (in.next_entry < in.chunk->entries.size()) {
+        Chunk::Entry& e = in.chunk->entries[in.next_entry++];
+        if (!e.deferred) {
+          in.pending = e.event;
+          return true;
+        }
+        // A line for a matcher with state: matched here, in line order, by the input's own decoder.
+        if (in.decoder->decode_record(e.record, in.pending) == logs::LineStatus::Event) {
+          ++c.event_lines;
+          return true;
+        }
+        ++c.no_event_lines;
+      }
+    }
+    in.chunk = in.parallel->next_chunk();
+    in.next_entry = 0;
+    if (in.chunk == nullptr) {
+      in.parallel.reset();
+      return false;
+    }
+    if (!(in.chunk->start_anchor == in.anchor)) redecode_chunk(in, *in.chunk);
+    in.anchor = in.chunk->end_anchor;
+    in.position = in.chunk->end_offset;
+    c.lines += in.chunk->lines;
+    c.event_lines += in.chunk->event_lines;
+    c.no_event_lines += in.chunk->no_event_lines;
+    c.unparsed_lines += in.chunk->unparsed_lines;
+    c.long_lines += in.chunk->long_lines;
+  }
+}
+
 // Reads lines from `in` until one decodes to an event (kept in in.pending) or the input ends.
 void advance_input(Input& in, Counters& c) {
   if (in.pcap != nullptr) {
     in.has_pending = in.pcap->next(in.pending);
     in.done = !in.has_pending;
     return;
+  }
+  if (in.parallel) {
+    if (next_parallel_event(in, c)) {
+      in.has_pending = true;
+      return;
+    }
+    // The rest (what the file gained after it was mapped) in order, from where the chunks left the
+    // year anchor.
+    if (!(in.decoder->year_anchor() == in.anchor)) in.decoder->set_year_anchor(in.anchor);
   }
   std::string_view line;
   while (in.reader->next(line)) {
@@ -410,12 +723,29 @@ std::string sensor_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The cores this process may run on (taskset narrows them), for --jobs' default.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
+  const unsigned jobs = options.jobs != 0 ? options.jobs : usable_cores();
+  // Declared before the inputs, so it outlives the chunks they hand it.
+  std::unique_ptr<DecodePool> pool;
+  if (jobs > 1) pool = std::make_unique<DecodePool>(jobs - 1);
+
   // Open every input first: an unreadable one is an error before anything is replayed.
   std::vector<Input> inputs;
   inputs.reserve(options.files.size());
+  std::uint64_t total_bytes = 0;  // of the inputs whose size is known, for the progress line
+  bool sizes_known = true;
   for (std::size_t i = 0; i < options.files.size(); ++i) {
     std::string error;
     auto reader = LineReader::open(options.files[i], error);
@@ -435,6 +765,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     decoder_options.zone = options.zone;
     decoder_options.year = anchor_for(options, *reader);
     decoder_options.sensor = sensor_name(options.files[i]);
+    const logs::DecoderOptions copy = pool ? decoder_options : logs::DecoderOptions{};
     auto decoder = logs::LineDecoder::create(std::move(decoder_options));
     if (auto* message = std::get_if<std::string>(&decoder)) {
       fmt::print(err, "strikeout replay: {}\n", *message);
@@ -443,7 +774,22 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     Input in;
     in.reader = std::move(reader);
     in.decoder = std::make_unique<logs::LineDecoder>(std::move(std::get<logs::LineDecoder>(decoder)));
+    in.anchor = in.decoder->year_anchor();
     in.index = i;
+    total_bytes += in.reader->size();
+    sizes_known = sizes_known && in.reader->size() > 0;
+    if (pool) {
+      // A mapped file is split at line boundaries and decoded on every thread; pipes and gzip files
+      // are read in order on this one.
+      const std::string_view text = in.reader->take_mapped_lines();
+      if (!text.empty()) {
+        std::size_t chunk_bytes = options.chunk_bytes;
+        if (chunk_bytes == 0)
+          chunk_bytes = std::clamp<std::size_t>(text.size() / (jobs * 16), 64 << 10, 1 << 20);
+        in.parallel = std::make_unique<ParallelInput>(*pool, text, 0, chunk_bytes, 4 * std::size_t{jobs},
+                                                      copy, in.anchor);
+      }
+    }
     inputs.push_back(std::move(in));
   }
 
@@ -465,6 +811,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     in.pcap = pcap.get();
     in.index = inputs.size();
     inputs.push_back(std::move(in));
+    sizes_known = false;
   }
 
   core::Policy policy = options.policy;
@@ -474,18 +821,30 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   OutputBuffer buffer(out);
   ReplaySink sink(engine.policy(), options.json, buffer, counters);
 
+  // The progress line: only when asked (the command asks when standard error is a terminal), on
+  // `err`, never mixed into the output.
   const bool progress = options.progress;
   const auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
-  std::uint64_t next_progress_check = 1 << 18;
+  std::uint64_t next_progress_check = 1 << 16;
   auto report_progress = [&](bool final_line) {
     if (!progress) return;
     const auto now = std::chrono::steady_clock::now();
     if (!final_line && now - last_progress < std::chrono::milliseconds(500)) return;
     last_progress = now;
     const double secs = std::chrono::duration<double>(now - started).count();
-    fmt::print(err, "\rreplay: {} lines, {} events, {:.1f} s{}", counters.lines, counters.event_lines, secs,
-               final_line ? "\n" : "");
+    std::uint64_t done_bytes = 0;
+    for (const auto& in : inputs) {
+      if (in.pcap != nullptr) continue;
+      done_bytes += in.parallel ? in.position : in.reader->position();
+    }
+    const double mb_per_s = secs > 0 ? static_cast<double>(done_bytes) / 1e6 / secs : 0.0;
+    std::string eta;
+    if (!final_line && sizes_known && total_bytes > done_bytes && done_bytes > 0) {
+      eta = fmt::format(", ETA {:.0f} s", static_cast<double>(total_bytes - done_bytes) / 1e6 / mb_per_s);
+    }
+    fmt::print(err, "\rreplay: {} lines, {} events, {:.0f} MB/s, {:.1f} s{}\033[K{}", counters.lines,
+               counters.event_lines, mb_per_s, secs, eta, final_line ? "\n" : "");
     std::fflush(err);
   };
 
@@ -503,7 +862,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     engine.on_event(next->pending, sink);
     advance_input(*next, counters);
     if (counters.lines >= next_progress_check) {
-      next_progress_check = counters.lines + (1 << 18);
+      next_progress_check = counters.lines + (1 << 16);
       report_progress(false);
     }
   }

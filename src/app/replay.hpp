@@ -22,7 +22,11 @@ struct ReplayOptions {
   std::vector<logs::CustomMatcherSpec> custom;  // the configuration's custom matchers
   logs::TimeZone zone = logs::TimeZone::utc();  // for timestamps without an offset
   bool progress = false;                        // progress line on `err` (when it is a terminal)
-  std::size_t top = 10;                         // entries in the summary's top lists
+  // Threads decoding mapped log files in parallel (0: one per core). The output is the same for
+  // every value: the engine still takes the events in order on one thread.
+  unsigned jobs = 0;
+  std::size_t chunk_bytes = 0;  // bytes per part decoded on one thread (0: chosen from the size)
+  std::size_t top = 10;         // entries in the summary's top lists
   // Packet captures (pcap or pcapng) read by the wire sensor, merged with the logs by time; after the
   // log files for equal times. See pcap_replay.hpp.
   std::vector<std::string> pcap_files;

@@ -40,7 +40,8 @@ struct ActivityEntry {
   core::Prefix target{};        // decisions: what was punished (an address or its network)
 };
 
-class RecentActivity {
+// Also one of the daemon's decision sinks: strikes, bans and unbans are remembered as they are made.
+class RecentActivity final : public core::DecisionSink {
  public:
   // `seed` seeds the table's hash (addresses are chosen by attackers): the daemon passes a random one.
   explicit RecentActivity(std::size_t max_addresses = 16384, std::size_t per_address = 32,
@@ -50,6 +51,7 @@ class RecentActivity {
   // Strikes, bans and unbans: filed under the triggering address for a host ban, and under the
   // network's address for a prefix ban (explain of any address looks at both).
   void record_decision(const core::Decision& d, const core::Address& about);
+  void on_decision(const core::Decision& d) override { record_decision(d, d.target.address()); }
 
   // The entries and bans of `a`, oldest first; empty when it was not seen (or forgotten).
   std::vector<ActivityEntry> entries(const core::Address& a) const;

@@ -11,9 +11,9 @@
 namespace strikeout::core {
 
 enum class EventKind : std::uint8_t {
-  AuthFailure,  // a failed login (SMTP AUTH, IMAP LOGIN, ...)
-  AuthSuccess,  // a successful login
-  Connect,      // a new connection from the client
+  AuthFailure = 0,  // a failed login (SMTP AUTH, IMAP LOGIN, ...)
+  AuthSuccess = 1,  // a successful login
+  Connect = 2,      // a new connection from the client
   // Abuse of the protocol around authentication that is not a wrong password: plaintext AUTH refused,
   // a session that never tried or never finished AUTH, too many invalid commands, a mail server's
   // "user unknown" to a guessing client. Counted by rules that ask for it (none by default).

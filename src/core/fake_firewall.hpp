@@ -70,7 +70,24 @@ class FakeFirewall final : public Firewall {
     return e;
   }
 
+  const std::vector<FirewallBan>& adopted() const override { return adopted_; }
+  const std::vector<Prefix>& allowlist() const override { return allowlist_; }
+  Status table_intact() override {
+    if (table_gone_) return Failure{"table inet fake is gone"};
+    return {};
+  }
+  Status remove_table() override {
+    ++removals_;
+    bans_.clear();
+    return {};
+  }
+
   // Test controls.
+  // Bans a previous run left in the "kernel": adopted() reports them, and they are in force.
+  void leave_from_previous_run(std::vector<FirewallBan> bans) {
+    adopted_ = std::move(bans);
+    for (const auto& b : adopted_) bans_[b.target] = b;
+  }
   void fail_next_apply(std::string why) { fail_next_ = std::move(why); }
   void simulate_table_gone() {
     table_gone_ = true;
@@ -81,6 +98,7 @@ class FakeFirewall final : public Firewall {
   const std::map<Prefix, FirewallBan>& bans() const { return bans_; }
   int apply_calls() const { return calls_; }
   int restore_calls() const { return restores_; }
+  int remove_calls() const { return removals_; }
 
  private:
   bool is_allowlisted(const Prefix& p) const {
@@ -92,12 +110,14 @@ class FakeFirewall final : public Firewall {
   }
 
   std::vector<Prefix> allowlist_;
+  std::vector<FirewallBan> adopted_;
   std::map<Prefix, FirewallBan> bans_;
   std::vector<RateLimitHit> pending_hits_;
   std::string fail_next_;
   bool table_gone_ = false;
   int calls_ = 0;
   int restores_ = 0;
+  int removals_ = 0;
 };
 
 }  // namespace strikeout::core

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "core/result.hpp"
 #include "core/time.hpp"
 
 namespace strikeout::core {
@@ -95,6 +96,18 @@ class Firewall {
   // implementation has nothing to watch.
   virtual int event_fd() const = 0;
   virtual FirewallEvents handle_events(Time now) = 0;
+
+  // Bans that were already in the kernel when the implementation opened (a previous run's table taken
+  // over), with their remaining time: the daemon reconciles them with its saved state at start.
+  virtual const std::vector<FirewallBan>& adopted() const = 0;
+  // The allowlist the kernel holds: the operator's prefixes plus, when configured, the host's own.
+  virtual const std::vector<Prefix>& allowlist() const = 0;
+  // Whether everything the implementation set up is still in the kernel; the failure says what is
+  // missing ("set ban4 is gone").
+  virtual Status table_intact() = 0;
+  // Removes what the implementation set up, with every ban in it, and nothing else (a stopping daemon
+  // whose operator wants no ban to outlive it). Already gone is success.
+  virtual Status remove_table() = 0;
 };
 
 }  // namespace strikeout::core

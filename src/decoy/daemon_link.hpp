@@ -30,7 +30,9 @@ inline bool tarpit(const DecoyOptions& options, const core::BanInfo& b) {
   return sends_to_decoy(options, b.rule, b.action == core::RuleAction::Tarpit, b.offence);
 }
 
-class DaemonLink {
+// Also one of the daemon's decision sinks: a ban that sends its target to the decoy tells the workers
+// which mode that source gets.
+class DaemonLink final : public core::DecisionSink {
  public:
   using EventHandler = std::function<void(const core::Event&)>;
   using LogHandler = std::function<void(const std::string&)>;
@@ -42,10 +44,10 @@ class DaemonLink {
                                                                       const core::Policy& policy,
                                                                       EventHandler on_event,
                                                                       LogHandler on_problem);
-  ~DaemonLink();
+  ~DaemonLink() override;
 
   // A Ban decision: when it sends its target to the decoy, the workers learn the rule's mode.
-  void on_decision(const core::Decision& d);
+  void on_decision(const core::Decision& d) override;
   // Counters for status and metrics (summed over the workers, at most a second old).
   DecoyCounters counters() const { return supervisor_->counters(); }
   const Supervisor& supervisor() const { return *supervisor_; }

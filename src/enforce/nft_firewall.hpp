@@ -33,9 +33,9 @@ class NftFirewall final : public core::Firewall {
   NftFirewall& operator=(const NftFirewall&) = delete;
 
   // Bans that were already in the table when open() took it over, with their remaining time.
-  const std::vector<core::FirewallBan>& adopted() const;
+  const std::vector<core::FirewallBan>& adopted() const override;
   // The allowlist the kernel holds: the operator's prefixes plus, when configured, the host's own.
-  const std::vector<core::Prefix>& allowlist() const;
+  const std::vector<core::Prefix>& allowlist() const override;
   const NftOptions& options() const;
 
   core::FirewallResult apply(std::span<const core::FirewallBan> add_or_extend,
@@ -48,11 +48,11 @@ class NftFirewall final : public core::Firewall {
 
   // Deletes our table and every ban in it (`--flush-on-exit`, `[enforce] flush_on_exit`): what a
   // stopping daemon does when the operator wants no ban to outlive it. Touches nothing else. A table
-  // already gone is not an error. Returns false with `error` when the kernel refuses.
-  bool remove_table(std::string& error);
+  // already gone is not an error. Fails with the kernel's reason when it refuses.
+  core::Status remove_table() override;
 
-  // True when the table, its chains and the ban sets it should have are all in the kernel.
-  bool table_intact(std::string& why);
+  // Success when the table, its chains and the ban sets it should have are all in the kernel.
+  core::Status table_intact() override;
   // The kernel counter of rate-limit rejects; false with `error` when it cannot be read.
   bool rate_limited_total(std::uint64_t& packets, std::string& error);
 

@@ -136,6 +136,29 @@ LineStatus LineDecoder::decode(std::string_view line, core::Event& out) {
   return decode_record(LogRecord{h.time, h.host, h.program, h.pid, h.message}, out);
 }
 
+LineStatus LineDecoder::decode_unordered(std::string_view line, core::Event& out, LogRecord& record,
+                                         bool& deferred) {
+  deferred = false;
+  detail::Header h;
+  if (!detail::parse_header(line, impl_->zone, impl_->year, h, impl_->header_cache)) {
+    return LineStatus::Unparsed;
+  }
+  record = LogRecord{h.time, h.host, h.program, h.pid, h.message};
+  const Impl& d = *impl_;
+  const auto server = d.mode == Impl::Mode::Builtin ? d.builtin
+                      : d.mode == Impl::Mode::Auto  ? detail::server_for_program(record.program)
+                                                    : detail::Server::None;
+  if (detail::matcher_keeps_state(server)) {
+    deferred = true;
+    return LineStatus::NoEvent;
+  }
+  return decode_record(record, out);
+}
+
+const YearAnchor& LineDecoder::year_anchor() const {
+  return impl_->year;
+}
+
 LineStatus LineDecoder::decode_record(const LogRecord& record, core::Event& out) {
   Impl& d = *impl_;
   out = core::Event{};

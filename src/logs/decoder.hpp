@@ -37,6 +37,10 @@ class YearAnchor {
   // Resolves the year for a line with `month` (1..12). Stateful for starting_in().
   int year_for(unsigned month);
 
+  // Two anchors in the same state answer every later line alike (replay --jobs checks that a chunk
+  // decoded ahead on another thread started from the state the lines before it left).
+  bool operator==(const YearAnchor&) const = default;
+
  private:
   enum class Mode : std::uint8_t { EndingAt, StartingIn };
   YearAnchor(Mode mode, int year, unsigned month) : mode_(mode), year_(year), month_(month) {}
@@ -97,6 +101,15 @@ class LineDecoder {
   LineStatus decode(std::string_view line, core::Event& out);
   // A record whose header was already split (journald).
   LineStatus decode_record(const LogRecord& record, core::Event& out);
+
+  // decode() for one of several decoders working through parts of one log at once (replay --jobs):
+  // a line whose matcher keeps state from line to line (OpenSMTPD's sessions) is not matched here:
+  // `deferred` is set and `record` holds its header, for the caller to give to decode_record() of
+  // one decoder in line order. Otherwise the same result as decode().
+  LineStatus decode_unordered(std::string_view line, core::Event& out, LogRecord& record, bool& deferred);
+
+  // The year anchor's state after the lines decoded so far.
+  const YearAnchor& year_anchor() const;
 
   // Replaces the year anchor. A live source re-anchors at "now" as days pass, so a syslog line written
   // after New Year gets the new year; other matcher state (OpenSMTPD sessions) is kept.

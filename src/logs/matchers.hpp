@@ -65,6 +65,12 @@ struct MatchState {
   OpenSmtpdSessions opensmtpd;
 };
 
+// True for a server whose matcher keeps state from line to line (MatchState), so its lines must be
+// matched in order by one decoder.
+inline bool matcher_keeps_state(Server server) {
+  return server == Server::OpenSmtpd;
+}
+
 // Runs one server's matcher over `record`. Fills kind, source, port, service, user, reporter, count
 // and summary_span of `out` on Event; the caller sets time and sensor.
 LineStatus match_server(Server server, const LogRecord& record, core::Event& out, MatchState& state);

@@ -38,7 +38,8 @@ struct DaemonGauges {
   const Histogram* store_commit = nullptr;
 };
 
-class DaemonMetrics {
+// Also one of the daemon's decision sinks: strikes, bans and extensions counted by rule.
+class DaemonMetrics final : public core::DecisionSink {
  public:
   DaemonMetrics();
 
@@ -47,6 +48,7 @@ class DaemonMetrics {
   // One event as the engine received it (before duplicate removal).
   void event(std::size_t sensor, core::EventKind kind, std::string_view service);
   void decision(const core::Decision& d);
+  void on_decision(const core::Decision& d) override { decision(d); }
   void ban_latency(double seconds) { ban_latency_.observe(seconds); }
 
   std::string render(const core::EngineStats& engine, const std::vector<SensorCounters>& sensors,

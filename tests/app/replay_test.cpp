@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "app/line_reader.hpp"
@@ -187,6 +188,99 @@ std::vector<std::string> all_lines(LineReader& reader) {
   std::string_view line;
   while (reader.next(line)) out.emplace_back(line);
   return out;
+}
+
+// A generated log with every shape the parallel decoding of `replay --jobs` has to hand over in order:
+// Postfix and Dovecot failures, OpenSMTPD sessions whose connect and failure lines fall in different
+// chunks (their matcher keeps state), lines no header fits, an over-long line, CRLF endings, a last line
+// without a newline, and a December-to-January turn of the year that the year anchor follows.
+std::string generated_log(unsigned seed, int lines) {
+  std::mt19937_64 rng(seed);
+  std::string out;
+  int month = 11;  // December
+  int day = 28;
+  int second = 0;
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (int i = 0; i < lines; ++i) {
+    second += static_cast<int>(rng() % 40);
+    if (second >= 86400) {
+      second -= 86400;
+      if (++day > (month == 11 ? 31 : 28)) {
+        day = 1;
+        month = (month + 1) % 12;
+      }
+    }
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "%s %2d %02d:%02d:%02d", kMonths[month], day, second / 3600,
+                  second / 60 % 60, second % 60);
+    const std::string addr = "198.51." + std::to_string(rng() % 4) + "." + std::to_string(1 + rng() % 40);
+    const std::string session = "00000000000" + std::to_string(10000 + rng() % 50);
+    switch (rng() % 10) {
+      case 0:
+      case 1:
+      case 2:
+        out += std::string(stamp) + " mx postfix/submission/smtpd[" + std::to_string(100 + rng() % 9) +
+               "]: warning: unknown[" + addr +
+               "]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=u" +
+               std::to_string(rng() % 5) + "\n";
+        break;
+      case 3:
+        out += std::string(stamp) + " mx dovecot: auth: passwd-file(u" + std::to_string(rng() % 5) + "," +
+               addr + "): unknown user\r\n";
+        break;
+      case 4:
+        out += std::string(stamp) + " mx smtpd[4242]: " + session + " smtp connected address=" + addr +
+               " host=<unknown>\n";
+        break;
+      case 5:
+        out += std::string(stamp) + " mx smtpd[4242]: " + session +
+               " smtp authentication user=admin result=permfail\n";
+        break;
+      case 6:
+        out += "not a syslog line at all " + std::to_string(i) + "\n";
+        break;
+      case 7:
+        if (rng() % 50 == 0)
+          out += std::string(stamp) + " mx postfix/smtpd[1]: " + std::string(70000, 'x') + "\n";
+        break;
+      default:
+        out += std::string(stamp) + " mx postfix/qmgr[77]: 4F2A91C0123: removed\n";
+        break;
+    }
+  }
+  out +=
+      "Jan  9 10:00:00 mx postfix/smtpd[1]: warning: unknown[198.51.0.1]: SASL PLAIN authentication failed:";
+  return out;
+}
+
+TEST(Replay, JobsGiveTheSameBytesAsOneJob) {
+  const auto dir = std::filesystem::temp_directory_path() / ("strikeout-jobs-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string a = (dir / "a.log").string();
+  const std::string b = (dir / "b.log").string();
+  std::ofstream(a, std::ios::binary) << generated_log(1, 8000);
+  std::ofstream(b, std::ios::binary) << generated_log(2, 3000);
+  for (const bool json : {true, false}) {
+    for (const bool with_year : {true, false}) {
+      ReplayOptions o = golden_options({a, b}, json);
+      if (!with_year) o.year.reset();
+      o.jobs = 1;
+      const auto one = capture_replay(o);
+      ASSERT_EQ(one.status, 0) << one.err;
+      ASSERT_GT(one.out.size(), 10000U);
+      for (const unsigned jobs : {2U, 4U}) {
+        for (const std::size_t chunk : {std::size_t{0}, std::size_t{4096}}) {
+          o.jobs = jobs;
+          o.chunk_bytes = chunk;
+          const auto many = capture_replay(o);
+          ASSERT_EQ(many.status, 0) << many.err;
+          EXPECT_EQ(many.out, one.out) << "jobs " << jobs << ", chunk " << chunk << ", json " << json;
+        }
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LineReader, MappedFileGivesTheSameLinesAsReadingIt) {

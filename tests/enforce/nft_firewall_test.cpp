@@ -434,8 +434,8 @@ TEST_F(NftFirewallTest, ARestartTakesTheTableOverKeepingAndReportingItsBans) {
   // The prefix set of length 26 (made on demand by the previous run) still has its rules.
   auto smtp = listen_on("192.0.2.1", 25);
   EXPECT_EQ(connect_from("198.51.100.7", "192.0.2.1", 25), Outcome::Reset);
-  std::string why;
-  EXPECT_TRUE(fw->table_intact(why)) << why;
+  const auto intact = fw->table_intact();
+  EXPECT_TRUE(intact) << intact.error();
 }
 
 TEST_F(NftFirewallTest, TarpitRedirectsNewConnectionsToTheDecoyPort) {
@@ -504,10 +504,11 @@ TEST_F(NftFirewallTest, RemoveTableDeletesOnlyOurTable) {
   auto fw = open(options());
   const core::FirewallBan ban{P("198.51.100.7"), kNow + 600s, false};
   ASSERT_TRUE(fw->apply({&ban, 1}, {}, kNow).ok);
-  std::string error;
-  ASSERT_TRUE(fw->remove_table(error)) << error;
+  const auto removed = fw->remove_table();
+  ASSERT_TRUE(removed) << removed.error();
   EXPECT_EQ(run("nft list tables"), "table inet operator_own\n");
-  EXPECT_TRUE(fw->remove_table(error)) << error;
+  const auto again = fw->remove_table();
+  EXPECT_TRUE(again) << again.error();
 }
 
 }  // namespace
