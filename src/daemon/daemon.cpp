@@ -411,7 +411,10 @@ int Daemon::Impl::start() {
 bool Daemon::Impl::open_store() {
   const std::string path = cfg_->state.path.string();
   std::error_code ec;
-  std::filesystem::create_directories(cfg_->state.path.parent_path(), ec);
+  // A state directory the daemon makes itself is root's and its group's, whatever the umask (the unit's
+  // StateDirectoryMode=0750 says the same when systemd makes it).
+  if (std::filesystem::create_directories(cfg_->state.path.parent_path(), ec))
+    ::chmod(cfg_->state.path.parent_path().c_str(), 0750);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<store::StoreError> problem;
     auto opened = store::SqliteStore::open({path});
