@@ -15,6 +15,7 @@
 #include "app/cli_decoy.hpp"
 #include "app/cli_wire.hpp"
 #include "app/commands.hpp"
+#include "app/report_command.hpp"
 #include "daemon/daemon.hpp"
 
 namespace {
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   strikeout::app::register_control_commands(app, registry);
   strikeout::app::register_decoy_commands(app, registry);
   strikeout::app::register_wire_commands(app, registry);
+  strikeout::app::register_report_commands(app, registry);
 
   try {
     app.parse(argc, argv);

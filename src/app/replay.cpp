@@ -165,11 +165,14 @@ struct Counters {
 
 class ReplaySink final : public core::DecisionSink {
  public:
-  ReplaySink(const core::Policy& policy, bool json, OutputBuffer& out, Counters& counters)
-      : formatter_(policy), json_(json), out_(out), counters_(counters) {}
+  ReplaySink(const core::Policy& policy, bool json, OutputBuffer& out, Counters& counters,
+             ReplayObserver* observer)
+      : formatter_(policy), json_(json), out_(out), counters_(counters), observer_(observer) {}
 
   void on_decision(const core::Decision& d) override {
-    if (json_) {
+    if (observer_ != nullptr) {
+      observer_->on_decision(d);
+    } else if (json_) {
       const std::size_t bound = DecisionFormatter::json_bound(d) + 1;
       if (bound <= OutputBuffer::kCapacity) {
         char* p = formatter_.write_json(out_.reserve(bound), d);
@@ -210,6 +213,7 @@ class ReplaySink final : public core::DecisionSink {
   bool json_;
   OutputBuffer& out_;
   Counters& counters_;
+  ReplayObserver* observer_;
 };
 
 // Threads that decode parts of mapped logs ahead of the engine (replay --jobs). The thread that runs
@@ -819,7 +823,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
   core::Engine engine(policy);
   Counters counters;
   OutputBuffer buffer(out);
-  ReplaySink sink(engine.policy(), options.json, buffer, counters);
+  ReplaySink sink(engine.policy(), options.json, buffer, counters, options.observer);
 
   // The progress line: only when asked (the command asks when standard error is a terminal), on
   // `err`, never mixed into the output.
@@ -859,6 +863,7 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     }
     if (next == nullptr) break;
     count_event(next->pending, counters);
+    if (options.observer != nullptr) options.observer->on_event(next->pending);
     engine.on_event(next->pending, sink);
     advance_input(*next, counters);
     if (counters.lines >= next_progress_check) {
@@ -884,6 +889,10 @@ int run_replay(const ReplayOptions& options, std::FILE* out, std::FILE* err) {
     }
   }
   report_progress(true);
+  if (options.observer != nullptr) {
+    options.observer->on_end(counters.lines, counters.event_lines, counters.unparsed_lines);
+    return status;
+  }
   std::string summary;
   if (options.json) {
     write_summary_json(summary, counters, engine, options.top,

@@ -7,11 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "core/decision.hpp"
+#include "core/event.hpp"
 #include "core/policy.hpp"
 #include "logs/decoder.hpp"
 #include "logs/timezone.hpp"
 
 namespace strikeout::app {
+
+// Takes everything replay sees instead of its timeline and summary (`strikeout report`): the same
+// inputs through the same engine, written another way.
+class ReplayObserver {
+ public:
+  virtual ~ReplayObserver() = default;
+  virtual void on_event(const core::Event& e) = 0;
+  virtual void on_decision(const core::Decision& d) = 0;
+  // At the end: lines read, lines that gave an event, lines not recognised.
+  virtual void on_end(std::uint64_t lines, std::uint64_t with_event, std::uint64_t unrecognised) = 0;
+};
 
 struct ReplayOptions {
   core::Policy policy;                          // rules, allowlist, limits
@@ -33,6 +46,7 @@ struct ReplayOptions {
   std::vector<std::uint16_t> ports{25, 465, 587};      // the server's SMTP ports ([protect] ports)
   std::vector<std::uint16_t> implicit_tls_ports{465};  // [wire] implicit_tls_ports
   std::vector<std::string> failure_replies{"535"};     // [wire] failure_replies
+  ReplayObserver* observer = nullptr;  // set: nothing is written to `out`; the observer gets it all
 };
 
 // Runs the replay, writing the timeline and summary to `out` and errors/warnings to `err`.

@@ -56,11 +56,31 @@ class SystemClock final : public core::Clock {
 // The loop's heartbeat: bans due end, the firewall retries, sources wake, the watchdog is fed.
 constexpr auto kTick = std::chrono::milliseconds(250);
 
-class Daemon final : public DaemonView {
- public:
-  explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+}  // namespace
 
-  int run();
+class Daemon::Impl final : public DaemonView {
+ public:
+  Impl(DaemonOptions options, Environment env)
+      : options_(std::move(options)),
+        env_(std::move(env)),
+        clock_(env_.clock != nullptr ? *env_.clock : system_clock_) {}
+
+  // Everything before the loop; 0, or 1 when start-up failed (the reason is logged).
+  int start();
+  void on_tick();
+  void stop();
+  void decoy_attempt(const core::Event& e) {
+    router_->burst_started();
+    router_->deliver(decoy_sensor_, e);
+    router_->burst_done();
+  }
+  control::Reply control(const control::Request& request) {
+    control::Peer root;
+    root.admin = true;
+    return handlers_->handle(request, root);
+  }
+  asio::io_context& io() { return io_; }
+  bool stopping() const { return stopping_; }
 
   // DaemonView: what the control commands see.
   core::Time now() const override { return clock_.now(); }
@@ -88,22 +108,27 @@ class Daemon final : public DaemonView {
   bool start_firewall();
   void wire_parts();
   bool start_control_and_metrics();
+
+ public:
   std::string render_metrics();
+
+ private:
   void sample_store_commit();
   void sample_rates();
-  void on_tick();
-  void stop();
 
   DaemonOptions options_;
-  SystemClock clock_;
+  Environment env_;
+  SystemClock system_clock_;
+  const core::Clock& clock_;
   asio::io_context io_;
   asio::signal_set signals_{io_};
+  std::function<void(const asio::error_code&, int)> on_signal_;
   asio::steady_timer tick_{io_};
   std::unique_ptr<config::Config> cfg_;
   std::unique_ptr<core::Engine> engine_;
   std::unique_ptr<store::SqliteStore> store_;
   std::optional<core::LoadedState> loaded_state_;  // read at start, until the engine takes it
-  std::unique_ptr<enforce::NftFirewall> firewall_;
+  std::unique_ptr<core::Firewall> firewall_;
 
   // The parts (docs/architecture.md): the sensors deliver through router_; the engine's decisions go
   // to fanout_'s sinks in order.
@@ -131,6 +156,7 @@ class Daemon final : public DaemonView {
   std::uint64_t hash_seed_ = 0;
   core::Time started_{};
   bool stopping_ = false;
+  bool running_ = false;                         // start() went through
   std::vector<std::string> warnings_;            // for status: what the operator should know
   std::vector<std::string> last_config_errors_;  // the last load's diagnostics (reload's answer)
   std::chrono::steady_clock::time_point last_rate_sample_{};
@@ -138,7 +164,7 @@ class Daemon final : public DaemonView {
   std::uint64_t reload_failures_ = 0;
 };
 
-std::optional<config::Config> Daemon::load_config() {
+std::optional<config::Config> Daemon::Impl::load_config() {
   config::LoadResult loaded;
   std::error_code ec;
   if (!options_.config_path_given && !std::filesystem::exists(options_.config_path, ec)) {
@@ -158,12 +184,20 @@ std::optional<config::Config> Daemon::load_config() {
   return std::get<config::Config>(std::move(loaded));
 }
 
-bool Daemon::start_firewall() {
+bool Daemon::Impl::start_firewall() {
   auto options = firewall_options(*cfg_);
   options.allowlist = effective_allowlist(*cfg_);
   for (const auto& problem : enforce::validate(options)) spdlog::error("[enforce]: {}", problem);
   std::string error;
-  firewall_ = enforce::NftFirewall::open(options, now(), error);
+  if (env_.open_firewall) {
+    auto opened = env_.open_firewall(options, now());
+    if (!opened)
+      error = opened.error();
+    else
+      firewall_ = std::move(*opened);
+  } else {
+    firewall_ = enforce::NftFirewall::open(options, now(), error);
+  }
   if (!firewall_) {
     spdlog::error("cannot set up the nftables table inet {}: {}", cfg_->enforce.table, error);
     return false;
@@ -177,7 +211,7 @@ bool Daemon::start_firewall() {
 }
 
 // The decision sinks in their order (decision_fanout.hpp says why it matters) and the one event path.
-void Daemon::wire_parts() {
+void Daemon::Impl::wire_parts() {
   fanout_.add(*store_sync_);
   fanout_.add(metrics_);
   fanout_.add(*recent_, DecisionFanout::During::LiveOnly);
@@ -193,7 +227,7 @@ void Daemon::wire_parts() {
   router_->enrol(decoy_sensor_);
 }
 
-void Daemon::on_tick() {
+void Daemon::Impl::on_tick() {
   const auto t = now();
   sample_store_commit();
   engine_->advance(t, fanout_);
@@ -208,7 +242,7 @@ void Daemon::on_tick() {
   });
 }
 
-core::Result<std::size_t> Daemon::reload() {
+core::Result<std::size_t> Daemon::Impl::reload() {
   sd_notify(0, "RELOADING=1");
   spdlog::info("reloading {}", options_.config_path);
   auto fresh = load_config();
@@ -248,8 +282,8 @@ core::Result<std::size_t> Daemon::reload() {
   return cfg_->policy.rules.size();
 }
 
-void Daemon::stop() {
-  if (stopping_) return;
+void Daemon::Impl::stop() {
+  if (stopping_ || !running_) return;  // stopped already, or never started
   stopping_ = true;
   sd_notify(0, "STOPPING=1");
   const bool remove_bans = options_.flush_on_exit || (cfg_ && cfg_->enforce.flush_on_exit);
@@ -283,8 +317,8 @@ void Daemon::stop() {
   io_.stop();
 }
 
-int Daemon::run() {
-  setup_logging();
+int Daemon::Impl::start() {
+  if (env_.process) setup_logging();
   auto cfg = load_config();
   if (!cfg) {
     spdlog::error("not started: the configuration {} has errors", options_.config_path);
@@ -315,12 +349,7 @@ int Daemon::run() {
   // of the daemon's descriptors anyway); each AUTH attempt they see is an event like a log line's,
   // through the same path.
   auto decoy_link = decoy::DaemonLink::start(
-      io_, cfg_->decoy, cfg_->policy,
-      [this](const core::Event& e) {
-        router_->burst_started();
-        router_->deliver(decoy_sensor_, e);
-        router_->burst_done();
-      },
+      io_, cfg_->decoy, cfg_->policy, [this](const core::Event& e) { decoy_attempt(e); },
       [](const std::string& problem) { spdlog::warn("{}", problem); });
   if (auto* error = std::get_if<std::string>(&decoy_link)) {
     spdlog::error("not started: {}", *error);
@@ -347,30 +376,30 @@ int Daemon::run() {
   // Everything that needs root is open: keep only what nftables needs (docs/cli.md, "Running as a
   // service"), and CAP_NET_RAW while a wire capture runs (its packet socket is open already; the
   // capability is kept so that a capture can be reopened without a restart).
-  for (const auto& problem : drop_privileges(!wire_->empty())) spdlog::info("privileges: {}", problem);
-
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
-  std::function<void(const asio::error_code&, int)> on_signal = [this, &on_signal](const asio::error_code& e,
-                                                                                   int sig) {
-    if (e) return;
-    if (sig == SIGHUP) {
-      (void)reload();
-      signals_.async_wait(on_signal);
-    } else {
-      spdlog::info("signal {} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      stop();
-    }
-  };
-  signals_.async_wait(on_signal);
+  if (env_.process) {
+    for (const auto& problem : drop_privileges(!wire_->empty())) spdlog::info("privileges: {}", problem);
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    on_signal_ = [this](const asio::error_code& e, int sig) {
+      if (e) return;
+      if (sig == SIGHUP) {
+        (void)reload();
+        signals_.async_wait(on_signal_);
+      } else {
+        spdlog::info("signal {} received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        stop();
+      }
+    };
+    signals_.async_wait(on_signal_);
+  }
   on_tick();
   store_sync_->start(io_);
 
   spdlog::info("strikeout started: {} rules, {} sources, protecting ports {}", cfg_->policy.rules.size(),
                logs_->size() + wire_->size(), fmt::join(cfg_->ports, ","));
+  running_ = true;
   sd_notify(0, "READY=1");
-  io_.run();
   return 0;
 }
 
@@ -379,10 +408,13 @@ int Daemon::run() {
 // Opens [state] path, reads it whole (loaded_state_) and takes its hash seed. A damaged, foreign or
 // newer database stops the start with a message naming it, unless --reset-state was given: then it
 // is moved aside (PATH.corrupt-TIME) and an empty one is started. Never a silent empty start.
-bool Daemon::open_store() {
+bool Daemon::Impl::open_store() {
   const std::string path = cfg_->state.path.string();
   std::error_code ec;
-  std::filesystem::create_directories(cfg_->state.path.parent_path(), ec);
+  // A state directory the daemon makes itself is root's and its group's, whatever the umask (the unit's
+  // StateDirectoryMode=0750 says the same when systemd makes it).
+  if (std::filesystem::create_directories(cfg_->state.path.parent_path(), ec))
+    ::chmod(cfg_->state.path.parent_path().c_str(), 0750);
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<store::StoreError> problem;
     auto opened = store::SqliteStore::open({path});
@@ -431,7 +463,7 @@ bool Daemon::open_store() {
 
 // The saved state goes into the engine: windows and strikes, bans, offence history, duplicate
 // pairing. Log positions kept in a file of their own (before the store) are moved into the store once.
-bool Daemon::take_saved_state() {
+bool Daemon::Impl::take_saved_state() {
   const core::EngineState& saved = loaded_state_->engine;
   engine_->import_state(saved, now());
   spdlog::info("state {}: {} bans, {} offenders, {} windows, {} campaigns taken back", store_->path(),
@@ -467,14 +499,14 @@ bool Daemon::take_saved_state() {
 
 // ---- control socket, metrics (docs/cli.md) ----
 
-core::Policy Daemon::effective_policy(const config::Config& cfg) const {
+core::Policy Daemon::Impl::effective_policy(const config::Config& cfg) const {
   core::Policy policy = cfg.policy;
   policy.allowlist = effective_allowlist(cfg);
   policy.limits.hash_seed = hash_seed_;
   return policy;
 }
 
-std::vector<core::Prefix> Daemon::effective_allowlist(const config::Config& cfg) const {
+std::vector<core::Prefix> Daemon::Impl::effective_allowlist(const config::Config& cfg) const {
   std::vector<core::Prefix> all = cfg.policy.allowlist;
   for (const auto& p : runtime_allow_.entries) {
     if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
@@ -482,7 +514,7 @@ std::vector<core::Prefix> Daemon::effective_allowlist(const config::Config& cfg)
   return all;
 }
 
-core::Status Daemon::apply_allowlist() {
+core::Status Daemon::Impl::apply_allowlist() {
   engine_->reload(effective_policy(*cfg_), now(), fanout_);
   const auto result = firewall_->set_allowlist(effective_allowlist(*cfg_));
   enforcer_->flush();
@@ -493,7 +525,7 @@ core::Status Daemon::apply_allowlist() {
   return {};
 }
 
-bool Daemon::start_control_and_metrics() {
+bool Daemon::Impl::start_control_and_metrics() {
   last_rate_sample_ = std::chrono::steady_clock::now();
   handlers_ = std::make_unique<ControlHandlers>(*this);
   control::ControlServerOptions c;
@@ -523,7 +555,7 @@ bool Daemon::start_control_and_metrics() {
   return true;
 }
 
-void Daemon::describe(nlohmann::json& j) {
+void Daemon::Impl::describe(nlohmann::json& j) {
   j["version"] = 1;
   j["pid"] = getpid();
   j["started"] = core::format_rfc3339(started_);
@@ -535,6 +567,14 @@ void Daemon::describe(nlohmann::json& j) {
   j["sensors"] = std::move(sensors);
   nlohmann::json warnings = nlohmann::json::array();
   for (const auto& w : warnings_) warnings.push_back(w);
+  nlohmann::json store;
+  store_sync_->status(store);
+  if (store_sync_->failing()) {
+    warnings.push_back("the state store cannot commit (" + store["problem"].get<std::string>() +
+                       "): changes are kept in memory and retried; they are lost if strikeout stops before a "
+                       "commit succeeds");
+  }
+  j["store"] = std::move(store);
   j["warnings"] = std::move(warnings);
   j["control"] = {{"socket", cfg_->control.socket.string()}, {"clients", control_->clients()}};
   j["metrics"] = cfg_->metrics.listen
@@ -542,14 +582,14 @@ void Daemon::describe(nlohmann::json& j) {
                      : nlohmann::json(nullptr);
 }
 
-void Daemon::sample_store_commit() {
+void Daemon::Impl::sample_store_commit() {
   const core::StoreStats st = store_->stats();
   if (st.commits == store_commits_seen_) return;
   store_commits_seen_ = st.commits;
   store_commit_.observe(static_cast<double>(st.last_commit_us) / 1e6);
 }
 
-void Daemon::sample_rates() {
+void Daemon::Impl::sample_rates() {
   const auto t = std::chrono::steady_clock::now();
   const std::chrono::duration<double> span = t - last_rate_sample_;
   if (span < std::chrono::seconds(5)) return;
@@ -558,7 +598,7 @@ void Daemon::sample_rates() {
   last_rate_sample_ = t;
 }
 
-std::string Daemon::render_metrics() {
+std::string Daemon::Impl::render_metrics() {
   std::vector<metrics::SensorCounters> sensors;
   logs_->counters(sensors);
   wire_->counters(sensors);
@@ -573,10 +613,53 @@ std::string Daemon::render_metrics() {
   g.reload_failures = reload_failures_;
   sample_store_commit();
   g.store_commit = &store_commit_;
+  store_sync_->metrics(g.components);
+  enforcer_->metrics(g.components);
+  if (decoy_) decoy_->metrics(g.components);
   return metrics_.render(engine_->stats(), sensors, g);
 }
 
-}  // namespace
+Daemon::Daemon(DaemonOptions options, Environment env)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(env))) {}
+
+Daemon::~Daemon() {
+  impl_->stop();
+}
+
+int Daemon::run() {
+  if (impl_->start() != 0) return 1;
+  impl_->io().run();
+  return 0;
+}
+
+core::Status Daemon::start() {
+  if (impl_->start() != 0) return core::Failure{"not started (the reason is in the log)"};
+  return {};
+}
+
+asio::io_context& Daemon::io() {
+  return impl_->io();
+}
+
+void Daemon::tick() {
+  impl_->on_tick();
+}
+
+control::Reply Daemon::control(const control::Request& request) {
+  return impl_->control(request);
+}
+
+std::string Daemon::metrics_text() {
+  return impl_->render_metrics();
+}
+
+void Daemon::decoy_attempt(const core::Event& event) {
+  impl_->decoy_attempt(event);
+}
+
+void Daemon::stop() {
+  impl_->stop();
+}
 
 int run_daemon(const DaemonOptions& options) {
   Daemon daemon(options);

@@ -410,8 +410,9 @@ void Supervisor::write_stats(core::Time now) {
   const std::string text = j.dump(2) + "\n";
   std::filesystem::path tmp = options_.stats;
   tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;
+  ::fchmod(fd, 0600);  // whatever the umask (docs/architecture.md, "Files")
   const bool ok = write_all(fd, text);
   ::close(fd);
   if (ok) ::rename(tmp.c_str(), options_.stats.c_str());

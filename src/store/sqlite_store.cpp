@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -412,6 +413,15 @@ std::variant<std::unique_ptr<SqliteStore>, StoreError> SqliteStore::open(SqliteS
                                                      " bytes, shorter than a database header)");
   } else if (errno != ENOENT) {
     return fail(StoreError::Kind::Unreadable, errno_text(errno));
+  } else {
+    // A new database is created 0600 here, whatever the umask: SQLite would make it 0644 & ~umask
+    // (world-readable outside systemd's UMask=0077), and its -wal and -shm files take this file's mode.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno != EEXIST) return fail(StoreError::Kind::Unreadable, errno_text(errno));
+    if (fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
   }
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK) {
