@@ -462,9 +462,10 @@ class Loader {
       } else {
         s.missing("regex", "regex = 'authentication failed for .* from <HOST>'");
       }
-      if (auto kind = s.choice("kind", {"auth-failure", "auth-success", "connect"})) {
+      if (auto kind = s.choice("kind", {"auth-failure", "auth-success", "connect", "protocol-abuse"})) {
         static constexpr core::EventKind kKinds[] = {core::EventKind::AuthFailure,
-                                                     core::EventKind::AuthSuccess, core::EventKind::Connect};
+                                                     core::EventKind::AuthSuccess, core::EventKind::Connect,
+                                                     core::EventKind::ProtocolAbuse};
         spec.kind = kKinds[*kind];
       }
       if (auto service = s.text("service")) spec.service = *service;
@@ -681,14 +682,14 @@ class Loader {
   // fit together. Returns nullopt when anything in it was reported.
   std::optional<core::Rule> rule(Section& s) {
     static constexpr core::EventKind kKinds[] = {core::EventKind::AuthFailure, core::EventKind::AuthSuccess,
-                                                 core::EventKind::Connect};
+                                                 core::EventKind::Connect, core::EventKind::ProtocolAbuse};
     static constexpr core::KeyKind kKeys[] = {core::KeyKind::Address, core::KeyKind::Prefix,
                                               core::KeyKind::Username};
     const std::size_t errors_before = report_.count();
     core::Rule rule;
 
     const std::optional<std::string> name = s.text("name", true);
-    const auto on = s.choice("on", {"auth-failure", "auth-success", "connect"}, true);
+    const auto on = s.choice("on", {"auth-failure", "auth-success", "connect", "protocol-abuse"}, true);
     const auto key = s.choice("key", {"address", "prefix", "username"});
     const auto hits = s.integer("hits", 1, kMaxHits, true);
     const auto within = s.duration("within", 1s, kMaxWithin, true);

@@ -218,7 +218,7 @@ struct Engine::Impl {
 
   Policy policy;
   std::vector<RuleState> rules;
-  std::array<std::vector<std::uint32_t>, 3> rules_by_kind;
+  std::array<std::vector<std::uint32_t>, kEventKinds> rules_by_kind;
   std::vector<AllowedNet> allow;
   detail::DuplicateFilter dedup;
   std::unordered_map<Prefix, BanState, PrefixHash> bans;
@@ -275,7 +275,7 @@ Engine::Impl::Impl(Policy p)
                 format_duration(within);
     most_slots = std::max<std::size_t>(most_slots, rs.slots + 1);
     if (within > Duration::zero()) shortest = std::min(shortest, within);
-    rules_by_kind[static_cast<std::size_t>(rs.rule.on) % 3].push_back(rs.index);
+    rules_by_kind[static_cast<std::size_t>(rs.rule.on) % kEventKinds].push_back(rs.index);
     rules.push_back(std::move(rs));
   }
   for (const auto& net : policy.allowlist) allow.push_back(make_allowed(net));
@@ -484,8 +484,8 @@ void set_text(std::string& out, std::string_view text) {
 // "retry while banned (auth-failure) extends the ban", built once per event kind: a replayed
 // attack re-tags its bans on most of its events.
 const std::string& retag_reason(EventKind kind) {
-  static const std::array<std::string, 3> reasons = [] {
-    std::array<std::string, 3> r;
+  static const std::array<std::string, kEventKinds> reasons = [] {
+    std::array<std::string, kEventKinds> r;
     for (std::size_t k = 0; k < r.size(); ++k) {
       r[k] = "retry while banned (" + std::string(to_string(static_cast<EventKind>(k))) + ") extends the ban";
     }
@@ -657,7 +657,7 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
   d.offence = ban.info.offence;
   d.extended = true;
   set_text(d.user, e.user.substr(0, detail::kMaxUsernameBytes));
-  if (static_cast<std::size_t>(e.kind) < 3) {
+  if (static_cast<std::size_t>(e.kind) < kEventKinds) {
     set_text(d.reason, retag_reason(e.kind));
   } else {
     d.reason.assign("retry while banned (");
@@ -673,7 +673,7 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
 
 void Engine::Impl::count_event(const Event& e, DecisionSink& sink) {
   ++events_since_sweep;
-  const auto& ids = rules_by_kind[static_cast<std::size_t>(e.kind) % 3];
+  const auto& ids = rules_by_kind[static_cast<std::size_t>(e.kind) % kEventKinds];
   for (std::uint32_t id : ids) {
     RuleState& rs = rules[id];
     switch (rs.rule.key) {
@@ -866,7 +866,7 @@ void Engine::on_event(const Event& e, DecisionSink& sink) {
       return;
     }
   }
-  m.stats.events[static_cast<std::size_t>(e.kind) % 3] += attempts;
+  m.stats.events[static_cast<std::size_t>(e.kind) % kEventKinds] += attempts;
   if (is_allowlisted(e.source)) {
     m.stats.allowlisted += attempts;
     return;

@@ -16,14 +16,14 @@
 namespace strikeout::core {
 
 struct EngineStats {
-  std::uint64_t events[3] = {0, 0, 0};  // by EventKind, after duplicate removal
-  std::uint64_t duplicates = 0;         // second reports of one failure, not counted
-  std::uint64_t allowlisted = 0;        // events from allowlisted sources (counted, never punished)
-  std::uint64_t while_banned = 0;       // events from sources already banned
-  std::uint64_t too_late = 0;           // events older than the reorder tolerance, not counted
-  std::uint64_t evictions = 0;          // tracked keys dropped at the memory cap
-  std::uint64_t tracked_keys = 0;       // keys with live window state, all rules
-  std::uint64_t memory_bytes = 0;       // bytes held by all engine state (tables included)
+  std::uint64_t events[kEventKinds] = {};  // by EventKind, after duplicate removal
+  std::uint64_t duplicates = 0;            // second reports of one failure, not counted
+  std::uint64_t allowlisted = 0;           // events from allowlisted sources (counted, never punished)
+  std::uint64_t while_banned = 0;          // events from sources already banned
+  std::uint64_t too_late = 0;              // events older than the reorder tolerance, not counted
+  std::uint64_t evictions = 0;             // tracked keys dropped at the memory cap
+  std::uint64_t tracked_keys = 0;          // keys with live window state, all rules
+  std::uint64_t memory_bytes = 0;          // bytes held by all engine state (tables included)
   std::uint64_t active_bans = 0;
   std::uint64_t bans_total = 0;
   std::uint64_t strikes_total = 0;

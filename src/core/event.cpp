@@ -10,6 +10,8 @@ std::string_view to_string(EventKind kind) {
       return "auth-success";
     case EventKind::Connect:
       return "connect";
+    case EventKind::ProtocolAbuse:
+      return "protocol-abuse";
   }
   return "unknown";
 }

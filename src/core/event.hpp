@@ -1,6 +1,7 @@
 // What a sensor reports to the engine: one observation about one client address.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -10,10 +11,17 @@
 namespace strikeout::core {
 
 enum class EventKind : std::uint8_t {
-  AuthFailure,  // a failed login (SMTP AUTH, IMAP LOGIN, ...)
-  AuthSuccess,  // a successful login
-  Connect,      // a new connection from the client
+  AuthFailure = 0,  // a failed login (SMTP AUTH, IMAP LOGIN, ...)
+  AuthSuccess = 1,  // a successful login
+  Connect = 2,      // a new connection from the client
+  // Abuse of the protocol around authentication that is not a wrong password: plaintext AUTH refused,
+  // a session that never tried or never finished AUTH, too many invalid commands, a mail server's
+  // "user unknown" to a guessing client. Counted by rules that ask for it (none by default).
+  ProtocolAbuse = 3,
 };
+
+// How many event kinds there are (arrays indexed by EventKind).
+inline constexpr std::size_t kEventKinds = 4;
 
 // Which program reported the event. Two reports of one failure come from two different reporters
 // (Postfix and its Dovecot SASL backend; a log and the wire); the engine pairs them by this field.

@@ -567,6 +567,14 @@ void Daemon::Impl::describe(nlohmann::json& j) {
   j["sensors"] = std::move(sensors);
   nlohmann::json warnings = nlohmann::json::array();
   for (const auto& w : warnings_) warnings.push_back(w);
+  nlohmann::json store;
+  store_sync_->status(store);
+  if (store_sync_->failing()) {
+    warnings.push_back("the state store cannot commit (" + store["problem"].get<std::string>() +
+                       "): changes are kept in memory and retried; they are lost if strikeout stops before a "
+                       "commit succeeds");
+  }
+  j["store"] = std::move(store);
   j["warnings"] = std::move(warnings);
   j["control"] = {{"socket", cfg_->control.socket.string()}, {"clients", control_->clients()}};
   j["metrics"] = cfg_->metrics.listen
@@ -605,6 +613,9 @@ std::string Daemon::Impl::render_metrics() {
   g.reload_failures = reload_failures_;
   sample_store_commit();
   g.store_commit = &store_commit_;
+  store_sync_->metrics(g.components);
+  enforcer_->metrics(g.components);
+  if (decoy_) decoy_->metrics(g.components);
   return metrics_.render(engine_->stats(), sensors, g);
 }
 

@@ -88,6 +88,7 @@ void Enforcer::arm() {
     if (ec || !watching_) return;
     const core::FirewallEvents events = firewall_.handle_events(clock_.now());
     if (!events.error.empty()) spdlog::warn("watching nftables: {}", events.error);
+    if (events.rate_limited_total > kernel_rate_limited_) kernel_rate_limited_ = events.rate_limited_total;
     for (const auto& hit : events.rate_limited) {
       ++rate_limited_;
       spdlog::info("SMTP Brute Force Attempt: SRC={} DPT={} rule=connection-rate (kernel limit)",

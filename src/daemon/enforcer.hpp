@@ -57,6 +57,13 @@ class Enforcer final : public core::DecisionSink {
   bool idle() const { return pending_bans_.empty() && pending_unbans_.empty(); }
   std::uint64_t failures() const { return failures_; }          // kernel batches refused (retried)
   std::uint64_t rate_limited() const { return rate_limited_; }  // connections the rate limit refused
+  // Its metrics beside its counters: the kernel's own count of rate-limited packets (all sources,
+  // NFLOG lost or not).
+  void metrics(std::vector<metrics::ComponentMetric>& out) const {
+    out.push_back({"strikeout_kernel_rate_limited_packets_total", "counter",
+                   "Packets the kernel's connection-rate limit rejected, by the table's own counter.",
+                   kernel_rate_limited_});
+  }
 
  private:
   core::FirewallBan kernel_ban(const core::BanInfo& b) const;
@@ -74,6 +81,7 @@ class Enforcer final : public core::DecisionSink {
   std::vector<core::Prefix> pending_unbans_;
   std::uint64_t failures_ = 0;
   std::uint64_t rate_limited_ = 0;
+  std::uint64_t kernel_rate_limited_ = 0;  // FirewallEvents::rate_limited_total, last seen
 };
 
 }  // namespace strikeout::daemon

@@ -34,6 +34,10 @@ void WatchStream::on_event(const Sensor& sensor, const core::Event& event) {
       j["type"] = "connect";
       text = "connect: SRC=";
       break;
+    case core::EventKind::ProtocolAbuse:
+      j["type"] = "abuse";
+      text = "protocol abuse: SRC=";
+      break;
   }
   text += event.source.to_string();
   if (!event.service.empty()) text += fmt::format(" service={}", event.service);

@@ -64,6 +64,21 @@ void StoreSync::replace_all() {
   store_.submit(std::move(whole));
 }
 
+void StoreSync::metrics(std::vector<metrics::ComponentMetric>& out) const {
+  const core::StoreStats st = store_.stats();
+  out.push_back({"strikeout_store_commit_failures_total", "counter",
+                 "State store commits that failed (their changes stay queued and are retried).",
+                 st.failures});
+  out.push_back({"strikeout_store_updates_queued", "gauge", "Changes waiting for the state store's writer.",
+                 st.queued});
+}
+
+void StoreSync::status(nlohmann::json& out) const {
+  const core::StoreStats st = store_.stats();
+  out = {{"path", store_.path()}, {"commits", st.commits}, {"failures", st.failures}, {"queued", st.queued}};
+  out["problem"] = last_error_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_error_);
+}
+
 void StoreSync::start(asio::io_context& io) {
   timer_ = std::make_unique<asio::steady_timer>(io);
   stopped_ = false;
@@ -81,7 +96,17 @@ void StoreSync::arm() {
     if (ec || stopped_) return;
     if (!touched_.empty() || (positions_ != nullptr && positions_->positions_moved()))
       store_.submit(take_update());
-    if (auto error = store_.take_error()) spdlog::error("{} (kept queued, retrying)", *error);
+    // A failed commit is a degraded mode (disk full, file system read-only): the changes stay queued
+    // and are retried; said once at warn when it starts and when it ends, counted in
+    // strikeout_store_commit_failures_total, and shown in status until a commit succeeds.
+    if (auto error = store_.take_error()) {
+      if (last_error_.empty())
+        spdlog::warn("the state store cannot commit: {} (changes kept queued, retrying)", *error);
+      last_error_ = *error;
+    } else if (!last_error_.empty() && store_.stats().queued == 0) {
+      spdlog::warn("the state store commits again");
+      last_error_.clear();
+    }
     arm();
   });
 }

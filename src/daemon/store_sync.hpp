@@ -15,6 +15,9 @@
 #include "core/event.hpp"
 #include "core/result.hpp"
 #include "core/store.hpp"
+#include "metrics/daemon_metrics.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace strikeout::daemon {
 
@@ -52,6 +55,12 @@ class StoreSync final : public core::DecisionSink {
   void replace_all();
 
   core::Store& store() { return store_; }
+  // Its metrics: commits that failed (the updates stay queued and are retried), updates waiting.
+  void metrics(std::vector<metrics::ComponentMetric>& out) const;
+  // Status: the store's path and counters, and the last commit error while commits fail.
+  void status(nlohmann::json& out) const;
+  // True while the last background commit failed (disk full, read-only): said in status' warnings.
+  bool failing() const { return !last_error_.empty(); }
 
  private:
   core::StateUpdate take_update();
@@ -63,6 +72,7 @@ class StoreSync final : public core::DecisionSink {
   core::TouchedKeys touched_;
   std::unique_ptr<asio::steady_timer> timer_;
   bool stopped_ = false;
+  std::string last_error_;  // of the last failed commit; empty once one succeeds again
 };
 
 }  // namespace strikeout::daemon

@@ -62,6 +62,24 @@ void DaemonLink::on_tick() {
   });
 }
 
+void DaemonLink::metrics(std::vector<metrics::ComponentMetric>& out) const {
+  const DecoyCounters c = supervisor_->counters();
+  out.push_back(
+      {"strikeout_decoy_connections_open", "gauge", "Connections the decoy holds now.", c.connections_open});
+  out.push_back({"strikeout_decoy_connections_total", "counter",
+                 "Connections the decoy accepted and answered.", c.connections_total});
+  out.push_back({"strikeout_decoy_refused_total", "counter",
+                 "Connections the decoy refused (not redirected, full, too many from one source).",
+                 c.refused_not_redirected + c.refused_full + c.refused_per_source});
+  out.push_back({"strikeout_decoy_bytes_sent_total", "counter", "Bytes the decoy sent.", c.bytes_out});
+  out.push_back({"strikeout_decoy_time_wasted_seconds_total", "counter",
+                 "Seconds of attackers' connections the decoy held.", c.time_wasted_us / 1'000'000U});
+  out.push_back({"strikeout_decoy_auth_attempts_total", "counter", "AUTH attempts the decoy answered.",
+                 c.auth_attempts});
+  out.push_back({"strikeout_decoy_fake_successes_total", "counter", "Fake 235 replies the decoy gave.",
+                 c.fake_successes});
+}
+
 void DaemonLink::on_decision(const core::Decision& d) {
   if (d.kind != core::DecisionKind::Ban || !tarpit(supervisor_->options(), d)) return;
   supervisor_->assign(d.target, mode_for_rule(supervisor_->options(), d.rule), d.until);

@@ -16,6 +16,7 @@
 #include "core/event.hpp"
 #include "decoy/options.hpp"
 #include "decoy/supervisor.hpp"
+#include "metrics/daemon_metrics.hpp"
 
 namespace strikeout::decoy {
 
@@ -48,8 +49,8 @@ class DaemonLink final : public core::DecisionSink {
 
   // A Ban decision: when it sends its target to the decoy, the workers learn the rule's mode.
   void on_decision(const core::Decision& d) override;
-  // Counters for status and metrics (summed over the workers, at most a second old).
-  DecoyCounters counters() const { return supervisor_->counters(); }
+  // Its metrics (summed over the workers, at most a second old), declared here beside the counters.
+  void metrics(std::vector<metrics::ComponentMetric>& out) const;
   const Supervisor& supervisor() const { return *supervisor_; }
 
  private:

@@ -177,11 +177,38 @@ void split_tag_at(std::string_view tag, std::size_t open, std::string_view& prog
   }
 }
 
+// A host-less tag "NAME(" at `open`: "NAME(DIGITS): msg" is a process and its pid (Dovecot's
+// "auth-worker(1234): "); "NAME(anything else" is a Dovecot request prefix, whose text is the
+// client's in part, so the line is handed over whole as program "dovecot" for its matcher to read
+// from the end. False when `rest` is neither (a word then "(" without ")").
+bool dovecot_request_tag(std::string_view rest, std::size_t open, Header& out) {
+  std::size_t i = open + 1;
+  while (i < rest.size() && i - open <= 10 && is_digit(rest[i])) ++i;
+  if (i > open + 1 && i + 1 < rest.size() && rest[i] == ')' && rest[i + 1] == ':') {
+    split_tag_at(rest.substr(0, i + 1), open, out.program, out.pid);
+    rest.remove_prefix(i + 2);
+    if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+    out.message = rest;
+    return true;
+  }
+  if (find_char(rest, ')', open) == npos) return false;
+  out.program = "dovecot";
+  out.pid = 0;
+  out.message = rest;
+  return true;
+}
+
 // After an RFC 3164 or ISO timestamp and its space: "host tag: msg" or host-less "tag: msg".
 // Each byte of the host and the tag is looked at once (find_first_of_chars), since this runs for
 // every line of a log.
 void parse_host_tag(std::string_view rest, Header& out) {
-  const std::size_t first_end = std::min(find_first_of_chars<' '>(rest), rest.size());
+  std::size_t first_end = std::min(find_first_of_chars<' ', '('>(rest), rest.size());
+  if (first_end < rest.size() && rest[first_end] == '(') {
+    // A host name never holds '(': a host-less tag with parentheses, Dovecot's "auth-worker(1234): "
+    // or 2.4's "auth(USER,ADDR,sasl:MECH)<SESSION>: ", whose USER may hold spaces and ": ".
+    if (first_end > 0 && dovecot_request_tag(rest, first_end, out)) return;
+    first_end = std::min(find_first_of_chars<' '>(rest, first_end), rest.size());
+  }
   if (first_end > 0 && rest[first_end - 1] == ':') {  // host-less (Dovecot's log_path, journal exports)
     const std::string_view tag = rest.substr(0, first_end - 1);
     split_tag_at(tag, std::min(find_first_of_chars<'[', '(', '<'>(tag), tag.size()), out.program, out.pid);
@@ -334,6 +361,28 @@ bool parse_exim(std::string_view s, const TimeZone& zone, Header& out) {
   }
   if (!has_offset) offset = zone.offset_at_local(local_seconds(c)).count();
   out.time = to_time(c, offset);
+  out.shape = HeaderShape::EximMainlog;
+  // The same date before another writer's line: "host exim[pid]: msg" (an rsyslog template) or a
+  // Dovecot tag ("auth-worker(default): Info: ...", "imap-login: Info: ...": its log_timestamp set to
+  // this shape). Exim's own first word never ends in ':' nor holds '('.
+  const std::size_t first = std::min(find_first_of_chars<' ', '('>(s), s.size());
+  if (first < s.size() && s[first] == '(') {
+    parse_host_tag(s, out);
+    return true;
+  }
+  if (first > 0 && s[first - 1] == ':' &&
+      (ends_with(s.substr(0, first), "-login:") || s.substr(0, first) == "auth:" ||
+       s.substr(0, first) == "dovecot:")) {
+    parse_host_tag(s, out);
+    return true;
+  }
+  if (first < s.size()) {
+    const std::string_view second = s.substr(first + 1, find_char(s, ' ', first + 1) - first - 1);
+    if (second.size() > 6 && second.substr(0, 4) == "exim" && ends_with(second, "]:")) {
+      parse_host_tag(s, out);
+      return true;
+    }
+  }
   out.program = "exim";
   if (!s.empty() && s[0] == '[') {  // log_selector = +pid
     const auto close = s.find(']');
@@ -347,6 +396,33 @@ bool parse_exim(std::string_view s, const TimeZone& zone, Header& out) {
   }
   out.message = s;
   out.shape = HeaderShape::EximMainlog;
+  return true;
+}
+
+// daemontools' multilog stamp "@4000000067468a30123abc00 " (TAI64N: 2^62 + 10 + Unix seconds in 16
+// hex digits, nanoseconds in 8) before the program's own line, which has no host ("imap-login: Info:
+// ..."). The 10 s are TAI's offset at 1970 as daemontools counts it (it ignores later leap seconds).
+bool parse_tai64n(std::string_view s, Header& out) {
+  if (s.size() < 26 || s[0] != '@' || s[25] != ' ') return false;
+  std::uint64_t secs = 0;
+  std::uint64_t nanos = 0;
+  for (std::size_t i = 1; i < 25; ++i) {
+    const char c = s[i];
+    if (!is_hex(c)) return false;
+    const auto v = static_cast<std::uint64_t>(is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    if (i <= 16) {
+      secs = (secs << 4) | v;
+    } else {
+      nanos = (nanos << 4) | v;
+    }
+  }
+  constexpr std::uint64_t kEpoch = (std::uint64_t{1} << 62) + 10;
+  // Years 1970..9999 and a nanosecond count below one second: anything else is not a stamp.
+  if (secs < kEpoch || secs - kEpoch > 253402300799ULL || nanos > 999999999) return false;
+  out.time = core::from_micros(static_cast<std::int64_t>(secs - kEpoch) * 1000000 +
+                               static_cast<std::int64_t>(nanos / 1000));
+  out.shape = HeaderShape::Tai64n;
+  parse_host_tag(s.substr(26), out);
   return true;
 }
 
@@ -367,6 +443,7 @@ bool parse_any_header(std::string_view line, const TimeZone& zone, YearAnchor& y
     if (i == 1 || i >= line.size() || line[i] != '>') return false;
     line.remove_prefix(i + 1);
   }
+  if (!line.empty() && line[0] == '@') return parse_tai64n(line, out);
   if (line.size() < 15) return false;
   if (line[0] == '1' && line[1] == ' ') return parse_rfc5424(line, zone, out);
   if (is_digit(line[0])) {

@@ -10,7 +10,7 @@
 
 namespace strikeout::logs::detail {
 
-enum class HeaderShape : std::uint8_t { Rfc3164, Rfc5424, Iso8601, EximMainlog };
+enum class HeaderShape : std::uint8_t { Rfc3164, Rfc5424, Iso8601, EximMainlog, Tai64n };
 
 struct Header {
   core::Time time{};
@@ -26,7 +26,10 @@ struct Header {
 //   RFC 5424   "1 2026-11-27T01:49:52.003Z host app procid msgid [sd] msg" (nil values as "-")
 //   ISO 8601   "2026-11-27T01:49:52[.frac][Z|+01:00|+0100] host prog[pid]: msg" (rsyslog, journalctl
 //              short-iso and short-iso-precise); without an offset the time is in `zone`
-//   Exim       "2026-11-27 01:49:52[.mmm][ +0100] [pid] msg" (program reported as "exim")
+//   Exim       "2026-11-27 01:49:52[.mmm][ +0100] [pid] msg" (program reported as "exim"); the same
+//              date followed by "host exim[pid]: msg" (rsyslog templates) or by a Dovecot tag
+//              ("auth-worker(default): ", "imap-login: ": Dovecot's log_timestamp set to this shape)
+//   TAI64N     "@4000000067468a30123abc00 tag: msg" (daemontools multilog; no host)
 // Refuses (false) anything whose timestamp is not one of these or is out of range (month 13, Feb 30,
 // hour 24, a nil RFC 5424 timestamp). A readable timestamp followed by no tag still succeeds, with an
 // empty program. Allocation-free.

@@ -1,5 +1,8 @@
 #include "logs/matchers.hpp"
 
+#include <algorithm>
+#include <optional>
+
 #include "logs/header.hpp"
 #include "logs/scan.hpp"
 
@@ -111,6 +114,14 @@ LineStatus match_postfix(const LogRecord& r, Event& out) {
     set_event(out, EventKind::Connect, addr, Reporter::Postfix, service, {}, port);
     return LineStatus::Event;
   }
+  // Protocol abuse: "too many errors after AUTH from NAME[ADDR]" (smtpd_hard_error_limit reached
+  // while guessing) and "SSL_accept error from NAME[ADDR]: ..." (a TLS handshake that failed, as
+  // scanners of port 465 do).
+  if (consume(m, "too many errors after AUTH from ") || consume(m, "SSL_accept error from ")) {
+    if (!postfix_namaddr(m, addr, port) || !(m.empty() || m[0] == ':')) return LineStatus::NoEvent;
+    set_event(out, EventKind::ProtocolAbuse, addr, Reporter::Postfix, service, {}, port);
+    return LineStatus::Event;
+  }
   // QUEUEID: client=NAME[ADDR], sasl_method=MECH, sasl_username=USER  (a message from a logged-in
   // client: the success that follows failures)
   std::size_t q = 0;
@@ -158,6 +169,8 @@ bool dovecot_prefix(std::string_view m, std::size_t colon, core::Address& addr, 
       if (!is_session_char(seg[i])) return false;
     }
     seg = seg.substr(0, lt - 1);
+  } else if (!seg.empty() && seg.back() == ',') {
+    seg.remove_suffix(1);  // 2.2's "ldap(USER,ADDR,)": an empty session field
   }
   const auto comma = seg.rfind(',');
   if (comma == npos) return false;
@@ -176,53 +189,158 @@ bool dovecot_prefix(std::string_view m, std::size_t colon, core::Address& addr, 
   return true;
 }
 
-std::size_t count_occurrences(std::string_view hay, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto p = hay.find(needle); p != npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
+// What auth_verbose_passwords appends after a failure text, removed from the end of `m`: " - trying
+// the next passdb" (written last), then " (SHA1 of given password: HEX)" or " (given password:
+// PASSWORD)". PASSWORD is the client's and may repeat any text, so a line where the plain marker
+// occurs more than once (USER or PASSWORD repeats it) is refused: false, no event.
+bool strip_dovecot_password(std::string_view& m) {
+  for (std::string_view next : {" - trying the next passdb", " - trying the next userdb"}) {
+    if (ends_with(m, next)) {
+      m.remove_suffix(next.size());
+      break;
+    }
+  }
+  if (m.empty() || m.back() != ')') return true;
+  const auto sha = m.rfind(" (SHA1 of given password: ");
+  if (sha != npos) {
+    const std::string_view hex = m.substr(sha + 26, m.size() - sha - 27);
+    bool all_hex = !hex.empty();
+    for (char c : hex) all_hex = all_hex && is_hex(c);
+    if (all_hex) {
+      m = m.substr(0, sha);
+      return true;
+    }
+  }
+  constexpr std::string_view kGiven = " (given password: ";
+  const auto given = m.find(kGiven);
+  if (given == npos) return true;
+  if (m.find(kGiven, given + 1) != npos) return false;
+  m = m.substr(0, given);
+  return true;
+}
+
+// The failure texts the auth process ends a line with (every passdb driver; 2.2 to 2.4). Returns the
+// position of the ": " before the text, or npos. pam's reason is PAM's own text (pam_strerror, never
+// the client's), so the last "pam_authenticate() failed: " marker is the server's.
+std::size_t dovecot_failure_text(std::string_view m) {
+  for (std::string_view text : {": Password mismatch", ": unknown user", ": invalid credentials",
+                                ": Password mismatch (for LDAP bind)"}) {
+    if (ends_with(m, text)) return m.size() - text.size();
+  }
+  return m.rfind(": pam_authenticate() failed: ");
+}
+
+bool is_dovecot_mech_char(char c) {
+  return (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_';
+}
+
+// Dovecot 2.4's request prefix, read backwards from `head` (everything before ": DBNAME: TEXT"):
+//   PROCESS(USER[,ADDR][,sasl:MECH][,master])[<PID>][<SESSION>][: request [N]][: LEVEL]
+// (auth-request.c get_log_prefix). USER is the client's (up to 64 bytes, sanitized), so every field
+// is taken from the end, which the server writes, and USER is whatever remains after "PROCESS(".
+bool dovecot24_prefix(std::string_view head, core::Address& addr, std::string_view& user) {
+  for (std::string_view level : {": Info", ": Warning", ": Error", ": Debug"}) {
+    if (ends_with(head, level)) {
+      head.remove_suffix(level.size());
+      break;
+    }
+  }
+  if (ends_with(head, "]")) {  // ": request [N]" (auth-worker)
+    const auto req = head.rfind(": request [");
+    if (req == npos || !whole_number(head.substr(req + 11, head.size() - req - 12), 10)) return false;
+    head = head.substr(0, req);
+  }
+  for (int i = 0; i < 2 && !head.empty() && head.back() == '>'; ++i) {  // <PID> then <SESSION>
+    const auto lt = head.rfind('<');
+    if (lt == npos) return false;
+    for (std::size_t k = lt + 1; k + 1 < head.size(); ++k) {
+      if (!is_session_char(head[k])) return false;
+    }
+    head = head.substr(0, lt);
+  }
+  if (head.empty() || head.back() != ')') return false;
+  head.remove_suffix(1);
+  if (ends_with(head, ",master")) head.remove_suffix(7);
+  const auto comma = head.rfind(',');
+  if (comma == npos) return false;
+  if (head.substr(comma + 1, 5) == "sasl:") {
+    for (char c : head.substr(comma + 6)) {
+      if (!is_dovecot_mech_char(c)) return false;
+    }
+    head = head.substr(0, comma);
+  }
+  const auto acomma = head.rfind(',');
+  if (acomma == npos) return false;
+  const auto a = parse_address(head.substr(acomma + 1));
+  if (!a) return false;
+  const auto open = head.find('(');
+  if (open == npos || open >= acomma) return false;
+  addr = *a;
+  user = head.substr(open + 1, acomma - open - 1);
+  if (user == "?") user = {};
+  return true;
 }
 
 LineStatus match_dovecot_auth(std::string_view m, Event& out) {
-  // auth_verbose_passwords=sha1 appends " (SHA1 of given password: HEX)": server text, strip it.
-  if (!m.empty() && m.back() == ')') {
-    const auto sha = m.rfind(" (SHA1 of given password: ");
-    if (sha != npos) {
-      const std::string_view hex = m.substr(sha + 26, m.size() - sha - 27);
-      bool all_hex = !hex.empty();
-      for (char c : hex) all_hex = all_hex && is_hex(c);
-      if (all_hex) m = m.substr(0, sha);
-    }
-  }
-  std::size_t colon = npos;
-  for (std::string_view text : {"): Password mismatch", "): unknown user", "): invalid credentials"}) {
-    if (ends_with(m, text)) {
-      colon = m.size() - text.size();
-      break;
-    }
-    // auth_verbose_passwords=plain: "...: Password mismatch (given password: PASSWORD)". The password
-    // is the client's and may repeat the marker, so only a line with exactly one marker is read.
-    const auto given = m.find(" (given password: ");
-    if (given != npos && m.back() == ')') {
-      const auto at = m.find(text);
-      if (at != npos && at + text.size() == given) {
-        if (count_occurrences(m, "): ") > count_occurrences(m.substr(0, at), "): ") + 1) {
-          return LineStatus::NoEvent;  // ambiguous: refuse rather than guess
-        }
-        colon = at;
-        break;
-      }
-    }
-  }
-  if (colon == npos) {
-    // pam(USER,ADDR,<S>): pam_authenticate() failed: REASON. REASON is PAM's text, not the client's,
-    // so the last marker is the server's.
-    const auto pam = m.rfind("): pam_authenticate() failed: ");
-    if (pam == npos) return LineStatus::NoEvent;
-    colon = pam;
-  }
+  if (!strip_dovecot_password(m)) return LineStatus::NoEvent;
+  const std::size_t text = dovecot_failure_text(m);
+  if (text == npos || text == 0) return LineStatus::NoEvent;
   core::Address addr;
   std::string_view user;
-  if (!dovecot_prefix(m, colon, addr, user)) return LineStatus::NoEvent;
+  if (m[text - 1] == ')') {
+    // 2.2/2.3: "DRIVER(USER,ADDR[,<SESSION>]): TEXT"
+    if (!dovecot_prefix(m, text - 1, addr, user)) return LineStatus::NoEvent;
+  } else {
+    // 2.4: "PROCESS(USER,ADDR,...)...: [LEVEL: ]DBNAME: TEXT" — DBNAME is the passdb's name from
+    // the configuration (the driver's by default), a word written by the server.
+    std::size_t p = text;
+    while (p > 0 && m[p - 1] != ' ' && m[p - 1] != ':') --p;
+    if (p == text || p < 2 || m[p - 1] != ' ' || m[p - 2] != ':') return LineStatus::NoEvent;
+    if (!dovecot24_prefix(m.substr(0, p - 2), addr, user)) return LineStatus::NoEvent;
+  }
+  set_event(out, EventKind::AuthFailure, addr, Reporter::Dovecot, {}, user);
+  return LineStatus::Event;
+}
+
+// pam_unix's own line when Dovecot's PAM service fails a password (Linux-PAM's pam_unix, written
+// through syslog under the auth process's name):
+//   pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=USER
+//   rhost=ADDR  user=USER
+// Dovecot sets both PAM_RUSER and PAM_USER to the client's USER, and pam_unix writes "  user=" when
+// USER is not empty, so USER occurs twice around the server's "rhost=ADDR". The line is read only
+// when exactly one split makes both copies equal; a line without "  user=" only when " rhost="
+// occurs once. Anything else is refused (no event).
+LineStatus match_pam_unix(std::string_view m, Event& out) {
+  if (!consume(m, "pam_unix(dovecot:auth): authentication failure; ")) return LineStatus::NoEvent;
+  const auto ru = m.find(" ruser=");
+  if (ru == npos) return LineStatus::NoEvent;
+  m.remove_prefix(ru + 7);
+  core::Address addr;
+  std::string_view user;
+  int found = 0;
+  for (auto rh = m.find(" rhost="); rh != npos; rh = m.find(" rhost=", rh + 1)) {
+    const std::string_view ruser = m.substr(0, rh);
+    const std::string_view rest = m.substr(rh + 7);
+    const std::size_t tail = 7 + ruser.size();  // "  user=" and USER again
+    if (rest.size() <= tail || rest.substr(rest.size() - tail, 7) != "  user=" ||
+        rest.substr(rest.size() - ruser.size()) != ruser) {
+      continue;
+    }
+    const auto a = parse_address(rest.substr(0, rest.size() - tail));
+    if (!a) continue;
+    if (++found > 1) return LineStatus::NoEvent;
+    addr = *a;
+    user = ruser;
+  }
+  if (found == 0) {
+    const auto rh = m.find(" rhost=");
+    if (rh == npos || m.find(" rhost=", rh + 1) != npos || m.find("  user=") != npos)
+      return LineStatus::NoEvent;
+    const auto a = parse_address(m.substr(rh + 7));
+    if (!a) return LineStatus::NoEvent;
+    addr = *a;
+    user = m.substr(0, rh);
+  }
   set_event(out, EventKind::AuthFailure, addr, Reporter::Dovecot, {}, user);
   return LineStatus::Event;
 }
@@ -237,9 +355,11 @@ std::string_view dovecot_login_service(std::string_view process) {
 // Reads the value of the LAST ", rip=" (or "rip=" at `from`): USER comes before it and may contain
 // the text "rip=", the fields after it (lip, mpid, TLS, session) are the server's.
 bool dovecot_rip(std::string_view m, std::size_t from, core::Address& addr, std::size_t& at) {
-  at = m.rfind(", rip=");
-  if (at == npos || at < from) return false;
-  std::string_view v = m.substr(at + 6);
+  at = m.rfind("rip=");
+  if (at == npos || at < from || !(at == from || (at >= 2 && m[at - 1] == ' ' && m[at - 2] == ','))) {
+    return false;
+  }
+  std::string_view v = m.substr(at + 4);
   v = v.substr(0, v.find(','));
   const auto a = parse_address(v);
   if (!a) return false;
@@ -247,15 +367,61 @@ bool dovecot_rip(std::string_view m, std::size_t from, core::Address& addr, std:
   return true;
 }
 
-// USER from "user=<USER>, method=..., rip=" given the position of the last ", rip=".
+// USER from "user=<USER>, method=..., rip=" given the position of the last "rip=".
 std::string_view dovecot_login_user(std::string_view m, std::size_t rip_at) {
   const auto open = m.find("user=<");
   if (open == npos || open > rip_at) return {};
-  const std::string_view upto = m.substr(0, rip_at);
+  const std::string_view upto = m.substr(0, rip_at >= 2 ? rip_at - 2 : 0);
   std::size_t close = upto.rfind(">, method=");
   if (close == npos || close < open) close = upto.size() > 0 && upto.back() == '>' ? upto.size() - 1 : npos;
   if (close == npos || close < open + 6) return {};
   return m.substr(open + 6, close - open - 6);
+}
+
+// A decimal count at the start of `s` (at most 9 digits), removed from it.
+std::optional<std::uint64_t> take_count(std::string_view& s) {
+  std::size_t n = 0;
+  while (n < s.size() && n < 9 && is_digit(s[n])) ++n;
+  const auto v = whole_number(s.substr(0, n), 9);
+  s.remove_prefix(n);
+  return v;
+}
+
+// Why a login process ended a session, from the parenthesis before the first "): " (all of it the
+// server's text). Protocol abuse: refusals and sessions that never authenticated.
+enum class DovecotEnd : std::uint8_t { Other, AuthFailed, ProxyAuthFailed, Abuse };
+
+DovecotEnd dovecot_session_end(std::string_view reason, std::uint64_t& attempts, std::uint64_t& secs) {
+  attempts = 1;
+  secs = 0;
+  // "Disconnected: Connection closed: read(size=1003) failed: ... (auth failed, 1 attempts in 0 secs)":
+  // the reason's own text may hold parentheses, so the marker is looked for anywhere in it.
+  if (const auto af = reason.find("(auth failed, "); af != npos) {
+    std::string_view c = reason.substr(af + 14);
+    const auto n = take_count(c);
+    if (!n || !consume(c, " attempts")) return DovecotEnd::Other;
+    attempts = *n;
+    if (consume(c, " in ")) {  // 2.3+; 2.2 writes "(auth failed, N attempts)"
+      const auto s = take_count(c);
+      if (!s || !consume(c, " secs")) return DovecotEnd::Other;
+      secs = *s;
+    }
+    return c.empty() || c[0] == ')' ? DovecotEnd::AuthFailed : DovecotEnd::Other;
+  }
+  // 2.3 "(proxy dest auth failed)", 2.4 "(proxy dest authentication failure, N attempts in S secs)":
+  // the backend refused the password the proxy passed on.
+  if (reason.find("(proxy dest auth failed") != npos ||
+      reason.find("(proxy dest authentication failure") != npos) {
+    return DovecotEnd::ProxyAuthFailed;
+  }
+  // 2.2/2.3 "(tried to use disabled plaintext auth)", "(tried to use disallowed plaintext auth)";
+  // 2.4 "(tried to use disallowed cleartext auth, N attempts in S secs)", "(tried to use unsupported
+  // auth mechanism, ...)"; sessions that never authenticated.
+  for (std::string_view abuse : {"(tried to use ", "(no auth attempts", "(client didn't finish SASL auth",
+                                 "(disconnected before auth was ready", "(sent invalid base64 in response"}) {
+    if (reason.find(abuse) != npos) return DovecotEnd::Abuse;
+  }
+  return DovecotEnd::Other;
 }
 
 LineStatus match_dovecot_login(std::string_view process, std::string_view m, Event& out) {
@@ -268,47 +434,73 @@ LineStatus match_dovecot_login(std::string_view process, std::string_view m, Eve
     return LineStatus::Event;
   }
   // "Disconnected (auth failed, N attempts in S secs): user=<...>, ...", "Aborted login (auth failed,
-  // ...)", "Login aborted: Connection closed (auth failed, ...) (auth_failed): user=<...>". Everything
-  // before the first "): " is the server's text.
-  const auto prefix_end = m.find("): ");
-  if (prefix_end == npos) return LineStatus::NoEvent;
-  const auto af = m.substr(0, prefix_end).find("(auth failed, ");
-  if (af == npos) return LineStatus::NoEvent;
-  std::string_view counts = m.substr(af + 14);
-  std::size_t n = 0;
-  while (n < counts.size() && n < 9 && is_digit(counts[n])) ++n;
-  const auto attempts = whole_number(counts.substr(0, n), 9);
-  counts.remove_prefix(n);
-  if (!attempts || !consume(counts, " attempts in ")) return LineStatus::NoEvent;
-  n = 0;
-  while (n < counts.size() && n < 9 && is_digit(counts[n])) ++n;
-  const auto secs = whole_number(counts.substr(0, n), 9);
-  counts.remove_prefix(n);
-  if (!secs || !consume(counts, " secs)")) return LineStatus::NoEvent;
-  if (!dovecot_rip(m, prefix_end, addr, rip_at)) return LineStatus::NoEvent;
-  set_event(out, EventKind::AuthFailure, addr, Reporter::Dovecot, service, dovecot_login_user(m, rip_at));
-  out.count = *attempts == 0 ? 1U : static_cast<std::uint32_t>(*attempts);
-  out.summary_span = std::chrono::seconds{static_cast<std::int64_t>(*secs)};
-  return LineStatus::Event;
+  // ...)", "Login aborted: Connection closed (auth failed, ...) (auth_failed): user=<...>",
+  // "Aborted login (tried to use disabled plaintext auth): rip=...". The reason is the server's text
+  // and the fields follow it (login_log_format_elements: user=<USER> first when known, then method=,
+  // rip=, ...), so the first ": user=<", ": method=" or ": rip=" ends the reason. A reason without
+  // a parenthesis ("Disconnected: Inactivity: user=<...") says nothing about authentication, and the
+  // parentheses after it are the client's.
+  std::size_t fields = npos;
+  for (std::string_view first : {": user=<", ": method=", ": rip="}) fields = std::min(fields, m.find(first));
+  if (fields == npos || fields == 0 || m[fields - 1] != ')') return LineStatus::NoEvent;
+  std::uint64_t attempts = 1;
+  std::uint64_t secs = 0;
+  const DovecotEnd end = dovecot_session_end(m.substr(0, fields), attempts, secs);
+  if (end == DovecotEnd::Other) return LineStatus::NoEvent;
+  if (!dovecot_rip(m, fields + 2, addr, rip_at)) return LineStatus::NoEvent;
+  const std::string_view user = dovecot_login_user(m, rip_at);
+  switch (end) {
+    case DovecotEnd::AuthFailed:
+      set_event(out, EventKind::AuthFailure, addr, Reporter::Dovecot, service, user);
+      out.count = attempts == 0 ? 1U : static_cast<std::uint32_t>(attempts);
+      out.summary_span = std::chrono::seconds{static_cast<std::int64_t>(secs)};
+      return LineStatus::Event;
+    case DovecotEnd::ProxyAuthFailed:
+      set_event(out, EventKind::AuthFailure, addr, Reporter::Dovecot, service, user);
+      return LineStatus::Event;
+    case DovecotEnd::Abuse:
+      set_event(out, EventKind::ProtocolAbuse, addr, Reporter::Dovecot, service, user);
+      return LineStatus::Event;
+    case DovecotEnd::Other:
+      break;
+  }
+  return LineStatus::NoEvent;
+}
+
+bool is_dovecot_auth_process(std::string_view p) {
+  return p == "auth" || p == "auth-worker" || p == "dovecot-auth";
 }
 
 LineStatus match_dovecot(const LogRecord& r, Event& out) {
   std::string_view process = r.program;
   std::string_view m = r.message;
+  if (starts_with(m, "pam_unix(")) return match_pam_unix(m, out);
   if (process == "dovecot") {
-    // Through syslog: "dovecot: auth: passwd-file(...)...", "dovecot: imap-login: Disconnected ...".
+    // Through syslog: "dovecot: auth: passwd-file(...)...", "dovecot: imap-login: Disconnected ...",
+    // 2.4's "dovecot: auth(USER,ADDR,sasl:MECH)<SESSION>: passwd-file: Password mismatch" (also
+    // Dovecot's own log_path, whose header reader hands such a line over whole as "dovecot").
+    const auto paren = find_first_of_chars<'(', ':', ' '>(m);
+    if (paren != npos && m[paren] == '(' && is_dovecot_auth_process(m.substr(0, paren))) {
+      // "auth-worker(1234): " (a pid) and 2.0's "auth(default): " are a process tag; anything else
+      // in the parentheses is 2.4's USER, which may hold ": ", so the line is read from its end.
+      std::size_t close = paren + 1;
+      while (close < m.size() && is_digit(m[close])) ++close;
+      const bool tag =
+          (close > paren + 1 && close < m.size() && m[close] == ')') || m.substr(paren + 1, 9) == "default):";
+      if (!tag) return match_dovecot_auth(m, out);
+    }
     const auto colon = m.find(": ");
     if (colon == npos) return LineStatus::NoEvent;
     std::uint32_t pid = 0;
     split_tag(m.substr(0, colon), process, pid);
     m.remove_prefix(colon + 2);
+    if (starts_with(m, "pam_unix(")) return match_pam_unix(m, out);
   }
   m = strip_dovecot_level(m);
-  if (process == "auth" || process == "auth-worker") return match_dovecot_auth(m, out);
+  if (is_dovecot_auth_process(process)) return match_dovecot_auth(m, out);
   if (ends_with(process, "-login") && process.size() > 6) return match_dovecot_login(process, m, out);
   return LineStatus::NoEvent;
 }
-
 // ---------------------------------------------------------------- Exim
 
 // Finds the address Exim wrote in `host_and_ident` form: "[H=][NAME ][(HELO) ][ADDR]:PORT[ I=[LOCAL]:PORT]".
@@ -344,6 +536,12 @@ bool exim_host(std::string_view s, std::initializer_list<std::string_view> termi
         t.remove_prefix(n);
       }
     }
+    if (starts_with(t, " Ci=")) {  // 4.97+: the connection id
+      std::size_t n = 4;
+      while (n < t.size() && is_digit(t[n])) ++n;
+      if (n == 4) continue;
+      t.remove_prefix(n);
+    }
     for (std::string_view term : terminators) {
       if ((term.empty() && t.empty()) || (!term.empty() && starts_with(t, term))) {
         addr = *a;
@@ -356,8 +554,29 @@ bool exim_host(std::string_view s, std::initializer_list<std::string_view> termi
   return false;
 }
 
+// Exim's own "YYYY-MM-DD HH:MM:SS[.fff][ +zzzz] " and "[PID] " at the start of a message that came
+// through syslog or journald (its log_file_path = syslog keeps them with syslog_timestamp), removed.
+std::string_view strip_exim_stamp(std::string_view m) {
+  if (m.size() > 20 && is_digit(m[0]) && m[4] == '-' && m[7] == '-' && m[10] == ' ' && m[13] == ':' &&
+      m[16] == ':' && m[19] != ':') {
+    std::size_t i = 19;
+    if (m[i] == '.') {
+      ++i;
+      while (i < m.size() && is_digit(m[i])) ++i;
+    }
+    if (i + 6 < m.size() && m[i] == ' ' && (m[i + 1] == '+' || m[i + 1] == '-') && is_digit(m[i + 2])) i += 6;
+    if (i < m.size() && m[i] == ' ') m.remove_prefix(i + 1);
+  }
+  if (!m.empty() && m[0] == '[') {
+    std::size_t i = 1;
+    while (i < m.size() && is_digit(m[i])) ++i;
+    if (i > 1 && i + 1 < m.size() && m[i] == ']' && m[i + 1] == ' ') m.remove_prefix(i + 2);
+  }
+  return m;
+}
+
 LineStatus match_exim(const LogRecord& r, Event& out) {
-  std::string_view m = r.message;
+  const std::string_view m = strip_exim_stamp(r.message);
   core::Address addr;
   std::uint16_t port = 0;
   std::string_view rest;
@@ -376,9 +595,31 @@ LineStatus match_exim(const LogRecord& r, Event& out) {
     return LineStatus::Event;
   }
   // SMTP connection from [NAME ][ADDR]:PORT[ I=[LOCAL]:PORT][ (TCP/IP connection count = N)]
-  if (consume(m, "SMTP connection from ")) {
-    if (!exim_host(m, {" (", ""}, addr, port, rest)) return LineStatus::NoEvent;
+  std::string_view s = m;
+  if (consume(s, "SMTP connection from ")) {
+    if (!exim_host(s, {" (", ""}, addr, port, rest)) return LineStatus::NoEvent;
     set_event(out, EventKind::Connect, addr, Reporter::Exim, "smtp", {}, port);
+    return LineStatus::Event;
+  }
+  // SMTP protocol error in "AUTH MECH" H=HOST MECH authentication mechanism not supported
+  // SMTP protocol error in "AUTH ..." H=HOST AUTH command used when not advertised
+  // (smtp_in.c synprot_error). The quoted command is the client's; "MECH" has no space (Exim cuts
+  // the command after it), and HELO has none either, so the last '" H=' is the server's.
+  if (consume(s, "SMTP protocol error in \"") && iequals_prefix(s, "AUTH")) {
+    const auto h = s.rfind("\" H=");
+    if (h == npos || !exim_host(s.substr(h + 4), {" "}, addr, port, rest)) return LineStatus::NoEvent;
+    if (rest != "AUTH command used when not advertised" &&
+        !ends_with(rest, " authentication mechanism not supported")) {
+      return LineStatus::NoEvent;
+    }
+    set_event(out, EventKind::ProtocolAbuse, addr, Reporter::Exim, "smtp", {}, port);
+    return LineStatus::Event;
+  }
+  // SMTP call from HOST dropped: too many syntax or protocol errors (last command was "...", ...)
+  // SMTP call from HOST dropped: too many unrecognized commands (last was "...")
+  if (consume(s, "SMTP call from ")) {
+    if (!exim_host(s, {" dropped: too many "}, addr, port, rest)) return LineStatus::NoEvent;
+    set_event(out, EventKind::ProtocolAbuse, addr, Reporter::Exim, "smtp", {}, port);
     return LineStatus::Event;
   }
   // ID <= SENDER H=HOST P=esmtpsa ... A=AUTHENTICATOR:USER ...  (a message from a logged-in client)
@@ -438,6 +679,23 @@ LineStatus match_sendmail(const LogRecord& r, Event& out) {
     const auto u = m.find(", user=");
     if (u != npos && u < rel) user = m.substr(u + 7, rel - u - 7);
     set_event(out, EventKind::AuthFailure, addr, Reporter::Sendmail, "smtp", user);
+    return LineStatus::Event;
+  }
+  // RELAY: possible SMTP attack: command=AUTH, count=N (srvrsmtp.c checksmtpattack: the client sent
+  // more AUTH commands than the limit). RELAY comes first and is the server's ("[ADDR]", "NAME
+  // [ADDR]", "NAME [ADDR] (may be forged)"); a NAME holds no space, so the first marker ends it.
+  if (const auto attack = m.find(": possible SMTP attack: command=AUTH, count="); attack != npos) {
+    std::string_view relay = m.substr(0, attack);
+    if (ends_with(relay, " (may be forged)")) relay.remove_suffix(16);
+    const auto sp = relay.find(' ');
+    if (sp != npos && (relay.find(' ', sp + 1) != npos || relay.substr(sp + 1, 1) != "[")) {
+      return LineStatus::NoEvent;
+    }
+    if (!sendmail_relay(relay, addr)) return LineStatus::NoEvent;
+    const auto n = whole_number(m.substr(attack + 44), 9);
+    if (!n || *n == 0) return LineStatus::NoEvent;
+    set_event(out, EventKind::AuthFailure, addr, Reporter::Sendmail, "smtp");
+    out.count = static_cast<std::uint32_t>(*n);
     return LineStatus::Event;
   }
   // AUTH=server, relay=RELAY, authid=USER, mech=MECH, bits=N
@@ -549,8 +807,12 @@ bool courier_ip(std::string_view m, core::Address& addr, std::uint16_t& port, st
   return true;
 }
 
+LineStatus match_cyrus(const LogRecord& r, Event& out);
+
 LineStatus match_courier(const LogRecord& r, Event& out) {
   std::string_view m = r.message;
+  // Cyrus's imapd and pop3d are also named "imapd"/"pop3d" on some systems: its lines are Cyrus's.
+  if (starts_with(m, "badlogin: ") || starts_with(m, "login: ")) return match_cyrus(r, out);
   const std::string_view service = courier_service(r.program);
   core::Address addr;
   std::uint16_t port = 0;
@@ -567,10 +829,20 @@ LineStatus match_courier(const LogRecord& r, Event& out) {
       if (const auto p = port_number(m.substr(0, c2))) port = *p;
       m.remove_prefix(c2 + 1);
     }
-    if (!consume(m, "msg=\"535")) return LineStatus::NoEvent;
-    set_event(out, EventKind::AuthFailure, *a, Reporter::Courier, service.empty() ? "smtp" : service, {},
-              port);
-    return LineStatus::Event;
+    if (consume(m, "msg=\"535")) {
+      set_event(out, EventKind::AuthFailure, *a, Reporter::Courier, service.empty() ? "smtp" : service, {},
+                port);
+      return LineStatus::Event;
+    }
+    // "error,relay=ADDR,[ident=...,]from=<...>,to=<...>: 550 User unknown." (or "550 User <NAME>
+    // unknown"): a guessed recipient. The reply is the server's and ends the line.
+    if (ends_with(m, ": 550 User unknown.") ||
+        (m.find(": 550 User <") != npos && ends_with(m, "> unknown"))) {
+      set_event(out, EventKind::ProtocolAbuse, *a, Reporter::Courier, service.empty() ? "smtp" : service, {},
+                port);
+      return LineStatus::Event;
+    }
+    return LineStatus::NoEvent;
   }
   // courieresmtpd: started,ip=[ADDR]
   if (consume(m, "started,ip=[")) {
@@ -616,13 +888,15 @@ std::string_view cyrus_service(std::string_view program) {
   return {};
 }
 
-// Cyrus's client host "NAME [ADDR]" or "[ADDR]" at the start of `m`, written before any client text.
+// Cyrus's client host "NAME [ADDR]", "NAME[ADDR]" or "[ADDR]" at the start of `m`, written before any client
+// text.
 bool cyrus_host(std::string_view& m, core::Address& addr) {
   if (m.empty()) return false;
   if (m[0] != '[') {
-    const auto sp = m.find(' ');
+    // "NAME [ADDR]" (2.3+) or "NAME[ADDR]" (2.2 and older builds): NAME holds neither.
+    const auto sp = find_first_of_chars<' ', '['>(m);
     if (sp == npos) return false;
-    m.remove_prefix(sp + 1);
+    m.remove_prefix(m[sp] == ' ' ? sp + 1 : sp);
     if (m.empty() || m[0] != '[') return false;
   }
   const auto close = m.find(']');
@@ -638,11 +912,26 @@ LineStatus match_cyrus(const LogRecord& r, Event& out) {
   std::string_view m = r.message;
   core::Address addr;
   const std::string_view service = cyrus_service(r.program);
-  // badlogin: [NAME ][ADDR] MECH [SASL(-13): ...]  /  badlogin: HOST plaintext USER SASL(-13): ...
+  // 2.x: badlogin: [NAME ][ADDR] MECH [SASL(-13): ...]  /  badlogin: HOST plaintext USER SASL(-13): ...
+  // 3.x: badlogin: HOST MECH (USER) [REASON]  /  badlogin: HOST plaintext (USER) [REASON]  /
+  //      badlogin: HOST plaintext (USER) invalid user
   if (consume(m, "badlogin: ")) {
     if (!cyrus_host(m, addr)) return LineStatus::NoEvent;
     std::string_view user;
-    if (consume(m, " plaintext ")) user = m.substr(0, m.find(' '));
+    if (consume(m, " ")) {
+      const auto sp = m.find(' ');
+      const bool plaintext = m.substr(0, sp) == "plaintext";
+      std::string_view rest = sp == npos ? std::string_view{} : m.substr(sp + 1);
+      if (!rest.empty() && rest[0] == '(') {
+        std::size_t close = npos;
+        if (rest.back() == ']') close = rest.rfind(") [");
+        if (ends_with(rest, ") invalid user")) close = rest.size() - 14;
+        if (close != npos && close > 0) user = rest.substr(1, close - 1);
+        if (user == "(null)") user = {};
+      } else if (plaintext) {
+        user = rest.substr(0, rest.find(' '));
+      }
+    }
     set_event(out, EventKind::AuthFailure, addr, Reporter::Cyrus, service, user);
     return LineStatus::Event;
   }
@@ -669,7 +958,7 @@ Server server_for_program(std::string_view p) {
       if (p == "pop3" || p == "pop3s") return Server::Cyrus;
       return Server::None;
     case 'd':
-      return p == "dovecot" ? Server::Dovecot : Server::None;
+      return p == "dovecot" || p == "dovecot-auth" ? Server::Dovecot : Server::None;
     case 'a':
       if (p == "auth" || p == "auth-worker") return Server::Dovecot;
       return Server::None;
@@ -681,7 +970,7 @@ Server server_for_program(std::string_view p) {
     case 's':
       if (p == "submission-login") return Server::Dovecot;
       if (p == "smtpd") return Server::OpenSmtpd;
-      if (p == "sendmail" || p == "sm-mta") return Server::Sendmail;
+      if (p == "sendmail" || starts_with(p, "sm-")) return Server::Sendmail;
       if (p == "saslauthd") return Server::Saslauthd;
       if (p == "sieve") return Server::Cyrus;
       return Server::None;

@@ -148,6 +148,10 @@ std::string DaemonMetrics::render(const core::EngineStats& engine, const std::ve
   out.family("strikeout_reloads_total", "counter", "Configuration reloads, by result.");
   out.sample("strikeout_reloads_total", Labels{{"result", "ok"}}, gauges.reloads);
   out.sample("strikeout_reloads_total", Labels{{"result", "refused"}}, gauges.reload_failures);
+  for (const auto& m : gauges.components) {
+    out.family(m.name, m.type, m.help);
+    out.sample(m.name, m.value);
+  }
   if (gauges.store_commit != nullptr) {
     gauges.store_commit->write(out, "strikeout_store_commit_seconds",
                                "Time of one store commit (fsync included).");

@@ -17,6 +17,15 @@
 
 namespace strikeout::metrics {
 
+// One metric a part of the daemon declares beside its own counters (name, type, help and value in one
+// place), rendered as it is: the store's commit failures, the kernel's counters, the decoy's.
+struct ComponentMetric {
+  std::string name;  // strikeout_...
+  std::string type;  // "counter" or "gauge"
+  std::string help;
+  std::uint64_t value = 0;
+};
+
 // Read from the daemon when scraped.
 struct SensorCounters {
   std::string name;
@@ -36,6 +45,7 @@ struct DaemonGauges {
   std::uint64_t reload_failures = 0;
   // Store commit durations (seconds) once the store exists; nullopt: no store, the metric is absent.
   const Histogram* store_commit = nullptr;
+  std::vector<ComponentMetric> components;  // what the parts declare (StoreSync, Enforcer, the decoy)
 };
 
 // Also one of the daemon's decision sinks: strikes, bans and extensions counted by rule.

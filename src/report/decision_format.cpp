@@ -29,6 +29,8 @@ std::string_view DecisionFormatter::tag_for(const std::string& rule_name) const 
       return "SMTP_CONN_RATE";
     case core::EventKind::AuthSuccess:
       return "SMTP_AUTH_OK";
+    case core::EventKind::ProtocolAbuse:
+      return "SMTP_AUTH_ABUSE";
   }
   return "SMTP";
 }

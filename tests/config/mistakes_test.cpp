@@ -130,9 +130,10 @@ hits = 3
 within = "20m"
 action = "block"
 )");
-  EXPECT_TRUE(has_error(d, 3, 6,
-                        "rule[1].on must be one of \"auth-failure\", \"auth-success\", \"connect\", not "
-                        "\"auth-failed\"; did you mean \"auth-failure\"?"));
+  EXPECT_TRUE(has_error(
+      d, 3, 6,
+      "rule[1].on must be one of \"auth-failure\", \"auth-success\", \"connect\", \"protocol-abuse\", not "
+      "\"auth-failed\"; did you mean \"auth-failure\"?"));
   EXPECT_TRUE(has_error(d, 4, 7, "did you mean \"address\"?"));
   EXPECT_TRUE(
       has_error(d, 7, 10, "rule[1].action must be one of \"ban\", \"notice\", \"tarpit\", not \"block\""));

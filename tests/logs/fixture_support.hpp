@@ -1,6 +1,6 @@
 // Reading tests/fixtures/logs/<server>.log: pairs of lines, a log line as the server writes it, then
 // its expected outcome:
-//   => failure|success|connect<TAB>address=A[<TAB>service=S][<TAB>user=U][<TAB>port=P][<TAB>count=N]
+//   => failure|success|connect|abuse<TAB>address=A[<TAB>service=S][<TAB>user=U][<TAB>port=P][<TAB>count=N]
 //                               [<TAB>span=SECONDS][<TAB>time=RFC3339]
 //   => none        (a readable line that is not an event)
 //   => unparsed    (no header could be read)

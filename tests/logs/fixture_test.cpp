@@ -39,6 +39,8 @@ std::string outcome_of(LineStatus status, const core::Event& e) {
       return "success";
     case core::EventKind::Connect:
       return "connect";
+    case core::EventKind::ProtocolAbuse:
+      return "abuse";
   }
   return "?";
 }
