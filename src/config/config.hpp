@@ -113,6 +113,28 @@ struct WireSettings {
   friend bool operator==(const WireSettings&, const WireSettings&) = default;
 };
 
+// Which decisions a [[webhook]] is sent (bits of WebhookSettings::events).
+enum WebhookEvent : unsigned {
+  kWebhookBan = 1U << 0,       // a ban begins (or its end moves later)
+  kWebhookUnban = 1U << 1,     // a ban ends
+  kWebhookAlert = 1U << 2,     // a rule whose action blocks nothing (notice) reached its threshold
+  kWebhookCampaign = 1U << 3,  // a username rule (a campaign) started banning for a username
+};
+
+// [[webhook]]: decisions POSTed to an HTTP endpoint (docs/webhooks.md).
+struct WebhookSettings {
+  std::string name;  // in log lines and metrics; default "webhook1", "webhook2", ... by position
+  std::string url;   // http:// or https://; never logged (chat tools put their secret in it)
+  unsigned events = kWebhookBan | kWebhookUnban | kWebhookAlert | kWebhookCampaign;
+  bool slack = false;                 // format = "slack": {"text": "..."} for chat tools
+  std::filesystem::path secret_file;  // empty: no signature header
+  std::size_t queue = 1000;           // messages waiting; beyond it new ones are dropped and counted
+  int attempts = 4;                   // tries per message, the first included
+  core::Duration timeout = std::chrono::seconds(5);         // per try, connection included
+  core::Duration backoff = std::chrono::milliseconds(500);  // before the 2nd try; doubled after each
+  friend bool operator==(const WebhookSettings&, const WebhookSettings&) = default;
+};
+
 struct Config {
   std::string origin;                              // the file it was loaded from, or "<built-in>"
   core::Policy policy;                             // [[rule]], [allow] networks, [engine]
@@ -129,6 +151,7 @@ struct Config {
   // [decoy], plus each [[rule]]'s decoy_mode and tarpit_from_offence (rule_modes, tarpit_from).
   // decoy.redirected_from is [protect] ports.
   decoy::DecoyOptions decoy;
+  std::vector<WebhookSettings> webhooks;  // [[webhook]], in the order written
 
   // The source named `name`, or nullptr.
   const Source* find_source(std::string_view name) const;

@@ -167,6 +167,7 @@ class Loader {
     metrics(root);
     wire(root);
     decoy(root);
+    webhooks(root);
     root.finish();
   }
 
@@ -1139,6 +1140,117 @@ class Loader {
     d.insults = std::move(lines);
   }
 
+  // [[webhook]]: where decisions are POSTed (docs/webhooks.md). Any number, each checked alone.
+  void webhooks(Section& root) {
+    std::map<std::string, toml::source_position> names;
+    each_table(root, "webhook", [&](Section& s) {
+      const std::size_t errors_before = report_.count();
+      WebhookSettings w;
+      w.name = "webhook" + std::to_string(config_.webhooks.size() + 1);
+      const std::optional<std::string> name = s.text("name");
+      const std::optional<std::string> url = s.text("url", true);
+      const toml::node* events = s.find("events");
+      const auto format = s.choice("format", {"json", "slack"});
+      const std::optional<std::filesystem::path> secret = absolute_path(s, "secret_file", false);
+      const auto queue = s.integer("queue", 1, 1'000'000);
+      const auto attempts = s.integer("attempts", 1, 20);
+      const auto timeout = s.duration("timeout", 100ms, std::chrono::minutes(5));
+      const auto backoff = s.duration("backoff", 10ms, std::chrono::minutes(10));
+      if (name) {
+        const toml::node& node = *s.table().get("name");
+        if (!valid_name(*name)) {
+          report_.at(node.source(), s.path_of("name"),
+                     s.path_of("name") + ": " + quote(*name) + " is not a valid name (" +
+                         std::string(kNameRule) + ")");
+        } else if (auto [it, fresh] = names.emplace(*name, node.source().begin); !fresh) {
+          report_.at(node.source(), s.path_of("name"),
+                     "duplicate webhook name " + quote(*name) + " (first at line " +
+                         std::to_string(it->second.line) + "); each webhook needs its own name");
+        }
+        w.name = *name;
+      }
+      if (url) {
+        if (std::optional<std::string> problem = url_problem(*url)) {
+          report_.at(s.table().get("url")->source(), s.path_of("url"), s.path_of("url") + ": " + *problem);
+        }
+        w.url = *url;
+      }
+      if (events != nullptr) w.events = webhook_events(*events, s.path_of("events"));
+      if (format) w.slack = *format == 1;
+      if (secret) w.secret_file = *secret;
+      if (queue) w.queue = static_cast<std::size_t>(*queue);
+      if (attempts) w.attempts = static_cast<int>(*attempts);
+      if (timeout) w.timeout = *timeout;
+      if (backoff) w.backoff = *backoff;
+      if (report_.count() == errors_before) config_.webhooks.push_back(std::move(w));
+    });
+  }
+
+  // What is wrong with a webhook URL, or nullopt. Accepts http:// and https:// URLs with a host, in
+  // printable ASCII without spaces (libcurl takes them as they are); refuses everything else, so a
+  // typo shows at load and not as a silent stream of failed POSTs.
+  static std::optional<std::string> url_problem(const std::string& url) {
+    const auto lower = [](std::string_view text) {
+      std::string out(text);
+      for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return out;
+    };
+    std::string_view rest;
+    if (lower(std::string_view(url).substr(0, 7)) == "http://") {
+      rest = std::string_view(url).substr(7);
+    } else if (lower(std::string_view(url).substr(0, 8)) == "https://") {
+      rest = std::string_view(url).substr(8);
+    } else {
+      return "must start with http:// or https://, not " + quote(url);
+    }
+    if (url.size() > 2048) return "is longer than 2048 bytes";
+    if (!std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+      return "must be printable ASCII without spaces (percent-encode the rest): " + quote(url);
+    }
+    const std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+    if (host.empty() || host.front() == ':' || host.find('@') != std::string_view::npos) {
+      return "needs a host after the scheme (and no user:password@; use secret_file for a signature): " +
+             quote(url);
+    }
+    return std::nullopt;
+  }
+
+  unsigned webhook_events(const toml::node& node, const std::string& path) {
+    static constexpr std::pair<std::string_view, unsigned> kEvents[] = {{"ban", kWebhookBan},
+                                                                        {"unban", kWebhookUnban},
+                                                                        {"alert", kWebhookAlert},
+                                                                        {"campaign", kWebhookCampaign}};
+    const toml::array* array = node.as_array();
+    if (array == nullptr || array->empty()) {
+      report_.at(node.source(), path,
+                 path +
+                     " must be a non-empty list of events among \"ban\", \"unban\", \"alert\", "
+                     "\"campaign\", not " +
+                     describe_type(node));
+      return 0;
+    }
+    unsigned out = 0;
+    std::size_t index = 0;
+    for (const toml::node& element : *array) {
+      const std::string element_path = path + "[" + std::to_string(++index) + "]";
+      const std::optional<std::string> text = read_text(report_, element, element_path);
+      if (!text) continue;
+      const auto* found = std::find_if(std::begin(kEvents), std::end(kEvents),
+                                       [&](const auto& e) { return e.first == *text; });
+      if (found == std::end(kEvents)) {
+        std::string message = element_path + ": unknown event " + quote(*text) +
+                              "; the events are \"ban\", \"unban\", \"alert\" and \"campaign\"";
+        if (auto near = closest(*text, {"ban", "unban", "alert", "campaign"})) {
+          message += "; did you mean " + quote(*near) + "?";
+        }
+        report_.at(element.source(), element_path, std::move(message));
+        continue;
+      }
+      out |= found->second;
+    }
+    return out;
+  }
+
   Report& report_;
   const LoadOptions& options_;
   Config config_;
@@ -1190,6 +1302,11 @@ LoadResult load_config(std::string_view text, std::string_view origin, const Loa
       {"socket", "[control]"},
       {"group", "[control]"},
       {"listen", "[metrics]"},
+      {"url", "[[webhook]]"},
+      {"events", "[[webhook]]"},
+      {"secret_file", "[[webhook]]"},
+      {"attempts", "[[webhook]]"},
+      {"backoff", "[[webhook]]"},
       {"decoy_mode", "[[rule]]"},
       {"tarpit_from_offence", "[[rule]]"},
       {"insults", "[decoy]"},

@@ -33,6 +33,7 @@
 #include "daemon/reports.hpp"
 #include "daemon/start_up.hpp"
 #include "daemon/store_sync.hpp"
+#include "daemon/webhook_sinks.hpp"
 #include "daemon/wire_sensors.hpp"
 #include "decoy/daemon_link.hpp"
 #include "enforce/nft_firewall.hpp"
@@ -139,6 +140,7 @@ class Daemon::Impl final : public DaemonView {
   std::unique_ptr<LogLines> log_lines_;
   std::unique_ptr<Enforcer> enforcer_;
   std::unique_ptr<decoy::DaemonLink> decoy_;  // null when no rule sends anyone to the decoy
+  std::unique_ptr<WebhookSinks> webhooks_;    // [[webhook]] (none configured: an empty list)
   DecisionFanout fanout_;
   std::unique_ptr<EventRouter> router_;
   std::unique_ptr<LogSensors> logs_;
@@ -219,6 +221,7 @@ void Daemon::Impl::wire_parts() {
   fanout_.add(*log_lines_, DecisionFanout::During::LiveOnly);
   fanout_.add(*enforcer_);
   if (decoy_) fanout_.add(*decoy_);
+  fanout_.add(*webhooks_, DecisionFanout::During::LiveOnly);  // adopted bans are not news to a receiver
   router_ = std::make_unique<EventRouter>(
       EventRouter::Parts{*engine_, fanout_, *enforcer_, *store_sync_, metrics_, *recent_, *watch_});
   logs_ = std::make_unique<LogSensors>(io_, *router_, clock_, warnings_);
@@ -254,6 +257,14 @@ core::Result<std::size_t> Daemon::Impl::reload() {
         "reload refused: " + options_.config_path + " has errors; the old configuration stays in force";
     for (const auto& e : last_config_errors_) message += "\n  " + e;
     return core::Failure{message};
+  }
+  // The webhooks first: a secret file that cannot be read refuses the whole reload, before anything
+  // else changed (never a half-applied configuration).
+  if (auto hooks = webhooks_->reload(fresh->webhooks, effective_policy(*fresh)); !hooks) {
+    spdlog::error("reload refused: {}; the old configuration stays in force", hooks.error());
+    ++reload_failures_;
+    sd_notify(0, "READY=1");
+    return core::Failure{"reload refused: " + hooks.error() + "; the old configuration stays in force"};
   }
   // The engine takes the new rules and allowlist: bans, offence history and the windows of rules
   // that kept their name and settings carry over; bans the new allowlist covers are lifted.
@@ -356,6 +367,13 @@ int Daemon::Impl::start() {
     return 1;
   }
   decoy_ = std::move(std::get<0>(decoy_link));
+  // The webhooks' threads start after the decoy's workers were forked (no thread crosses a fork).
+  auto webhooks = WebhookSinks::start(cfg_->webhooks, engine_->policy());
+  if (!webhooks) {
+    spdlog::error("not started: {}", webhooks.error());
+    return 1;
+  }
+  webhooks_ = std::move(*webhooks);
   if (!start_firewall()) return 1;
   wire_parts();
   if (!logs_->open(*cfg_, *store_)) return 1;
@@ -575,6 +593,9 @@ void Daemon::Impl::describe(nlohmann::json& j) {
                        "commit succeeds");
   }
   j["store"] = std::move(store);
+  nlohmann::json hooks;
+  webhooks_->status(hooks);
+  j["webhooks"] = std::move(hooks);
   j["warnings"] = std::move(warnings);
   j["control"] = {{"socket", cfg_->control.socket.string()}, {"clients", control_->clients()}};
   j["metrics"] = cfg_->metrics.listen
@@ -616,6 +637,7 @@ std::string Daemon::Impl::render_metrics() {
   store_sync_->metrics(g.components);
   enforcer_->metrics(g.components);
   if (decoy_) decoy_->metrics(g.components);
+  webhooks_->metrics(g.components);
   return metrics_.render(engine_->stats(), sensors, g);
 }
 

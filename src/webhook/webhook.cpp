@@ -22,7 +22,8 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
 
 namespace {
 
-std::string_view event_name(const core::Decision& d) {
+std::string_view event_name(const core::Decision& d, std::string_view event) {
+  if (!event.empty()) return event;
   switch (d.kind) {
     case core::DecisionKind::Strike:
       return "strike";
@@ -36,13 +37,17 @@ std::string_view event_name(const core::Decision& d) {
 
 }  // namespace
 
-std::string json_body(const core::Decision& d) {
+std::string json_body(const core::Decision& d, std::string_view event) {
   std::string out = fmt::format("{{\"event\":\"{}\",\"time\":\"{}\",\"target\":\"{}\",\"rule\":\"",
-                                event_name(d), core::format_rfc3339(d.time), d.target.to_string());
+                                event_name(d, event), core::format_rfc3339(d.time), d.target.to_string());
   report::append_json_escaped(out, d.rule);
   if (d.kind == core::DecisionKind::Ban) {
     out += fmt::format("\",\"until\":\"{}\",\"offence\":{},\"extended\":{}", core::format_rfc3339(d.until),
                        d.offence, d.extended ? "true" : "false");
+    out += ",\"reason\":\"";
+    report::append_json_escaped(out, d.reason);
+  } else if (d.kind == core::DecisionKind::Strike) {
+    out += fmt::format("\",\"count\":{},\"threshold\":{}", d.count, d.threshold);
     out += ",\"reason\":\"";
     report::append_json_escaped(out, d.reason);
   }
@@ -54,10 +59,13 @@ std::string json_body(const core::Decision& d) {
   return out;
 }
 
-std::string slack_body(const core::Decision& d) {
-  std::string text = fmt::format("strikeout {}: {} rule={}", event_name(d), d.target.to_string(), d.rule);
+std::string slack_body(const core::Decision& d, std::string_view event) {
+  std::string text =
+      fmt::format("strikeout {}: {} rule={}", event_name(d, event), d.target.to_string(), d.rule);
   if (d.kind == core::DecisionKind::Ban) {
     text += fmt::format(" until {} ({})", core::format_rfc3339(d.until), d.reason);
+  } else if (d.kind == core::DecisionKind::Strike) {
+    text += fmt::format(" Strike {} of {} ({})", d.count, d.threshold, d.reason);
   }
   if (!d.user.empty()) {
     text += " user=";
@@ -70,6 +78,9 @@ std::string slack_body(const core::Decision& d) {
 }
 
 WebhookSender::WebhookSender(WebhookOptions options) : options_(std::move(options)) {
+  // libcurl's global set-up is not thread-safe: done once, before the first sender's thread exists.
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -97,7 +108,12 @@ bool WebhookSender::post(std::string body) {
 }
 
 WebhookStats WebhookSender::stats() const {
-  return WebhookStats{sent_.load(), failed_.load(), dropped_.load(), retries_.load()};
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(mutex_);
+    queued = queue_.size();
+  }
+  return WebhookStats{sent_.load(), failed_.load(), dropped_.load(), retries_.load(), queued};
 }
 
 void WebhookSender::run() {

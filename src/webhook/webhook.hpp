@@ -1,5 +1,5 @@
-// Webhooks: decisions sent to an HTTP endpoint (docs/webhooks.md). Standalone layer, not yet wired into
-// the daemon's DecisionFanout or the configuration.
+// Webhooks: decisions sent to an HTTP endpoint (docs/webhooks.md). The daemon's [[webhook]] sections
+// become daemon::WebhookSinks, one of the DecisionFanout's sinks, which formats bodies and posts them here.
 //
 // WebhookSender owns a bounded queue and one thread. post() never blocks: when the queue is full the
 // message is dropped and counted, so a dead or hanging endpoint can never slow the caller (the daemon's
@@ -25,10 +25,11 @@ namespace strikeout::webhook {
 // after "sha256=".
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
 
-// The JSON body of a decision: {"event":"ban"|"unban"|"strike","time":...,"target":...,"rule":...,...}.
-std::string json_body(const core::Decision& d);
+// The JSON body of a decision: {"event":...,"time":...,"target":...,"rule":...,...}. `event` names it
+// ("ban", "unban", "alert", "campaign"); empty: "ban", "unban" or "strike" from the decision's kind.
+std::string json_body(const core::Decision& d, std::string_view event = {});
 // A chat tool's body ({"text":"..."}), one line in the recipe's words.
-std::string slack_body(const core::Decision& d);
+std::string slack_body(const core::Decision& d, std::string_view event = {});
 
 struct WebhookOptions {
   std::string url;                               // http:// or https://
@@ -44,6 +45,7 @@ struct WebhookStats {
   std::uint64_t failed = 0;   // given up after every attempt
   std::uint64_t dropped = 0;  // the queue was full
   std::uint64_t retries = 0;
+  std::uint64_t queued = 0;  // waiting now (not a total)
 };
 
 class WebhookSender {

@@ -21,6 +21,9 @@
 #include "core/fake_firewall.hpp"
 #include "daemon/daemon.hpp"
 #include "store/sqlite_store.hpp"
+#include "webhook/webhook.hpp"
+
+#include "../webhook/receiver.hpp"
 
 namespace strikeout::daemon {
 namespace {
@@ -48,7 +51,8 @@ class DaemonLoopTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void write_config(const std::string& extra_allow) {
+  // `extra_allow`: more [allow] networks; `extra`: more sections at the end.
+  void write_config(const std::string& extra_allow, const std::string& extra = "") {
     std::ofstream(dir_ / "strikeout.toml") << R"([protect]
 ports = [25, 587]
 
@@ -84,7 +88,7 @@ socket = ")" + (dir_ / "control.sock").string() +
 
 [metrics]
 listen = "off"
-)";
+)" + extra;
   }
 
   void start() {
@@ -268,6 +272,108 @@ TEST_F(DaemonLoopTest, DecoyAttemptShowsInWatchExplainMetricsAndTheStoredWindows
   bool stored = false;
   for (const auto& w : saved_state().engine.windows) stored |= w.key == host("203.0.113.5");
   EXPECT_TRUE(stored) << "the decoy attempt's window is not in the store";
+}
+
+// [[webhook]] (issue 14): a ban reaches a receiver as a signed JSON POST, an unban follows; a second
+// webhook whose endpoint reads the request and never answers delays nothing: the bans of a burst are
+// in the firewall while that endpoint still holds its first request.
+TEST_F(DaemonLoopTest, BansReachTheWebhookSignedAndAHangingEndpointDelaysNoBan) {
+  webhook::test::Receiver receiver({200});
+  webhook::test::Receiver hanging({0});
+  std::ofstream(dir_ / "webhook.secret") << "s3cret\n";
+  write_config("", R"(
+[[webhook]]
+name = "siem"
+url = ")" + receiver.url() +
+                       R"("
+secret_file = ")" + (dir_ / "webhook.secret").string() +
+                       R"("
+
+[[webhook]]
+name = "stuck"
+url = ")" + hanging.url() +
+                       R"("
+events = ["ban"]
+queue = 4
+)");
+  start();
+  for (int i = 1; i <= 20; ++i) {
+    const std::string address = "198.51.100." + std::to_string(i);
+    for (int k = 1; k <= 3; ++k) fail(address, kStart + std::chrono::seconds(i * 3 + k));
+  }
+  ASSERT_TRUE(poll_until([&] { return firewall_->bans().size() == 20; }));
+
+  // Every ban to the working endpoint, each signed over the exact body it carries.
+  ASSERT_TRUE(poll_until([&] { return receiver.requests().size() >= 20; }));
+  const auto requests = receiver.requests();
+  for (const auto& request : requests) {
+    const auto head_end = request.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    const std::string body = request.substr(head_end + 4);
+    EXPECT_NE(body.find("\"event\":\"ban\""), std::string::npos) << body;
+    EXPECT_NE(request.find("X-Strikeout-Signature: sha256=" + webhook::hmac_sha256_hex("s3cret", body)),
+              std::string::npos)
+        << request;
+  }
+  // The hanging endpoint holds one request; its queue of 4 took 4 more and the rest were dropped.
+  const auto status = command(control::Command::Status).result;
+  const auto& hooks = status["webhooks"];
+  ASSERT_EQ(hooks.size(), 2U);
+  EXPECT_EQ(hooks[0]["name"], "siem");
+  EXPECT_EQ(hooks[0]["signed"], true);
+  EXPECT_EQ(hooks[1]["name"], "stuck");
+  EXPECT_GE(hooks[1]["dropped"].get<std::uint64_t>(), 15U);
+  EXPECT_NE(daemon_->metrics_text().find("strikeout_webhook_dropped_total"), std::string::npos);
+
+  // The bans end: the unbans go to "siem" (which asked for every event), not to "stuck".
+  clock_.set(kStart + 2h);
+  daemon_->tick();
+  ASSERT_TRUE(poll_until([&] {
+    const auto r = receiver.requests();
+    return std::count_if(r.begin(), r.end(), [](const std::string& q) {
+             return q.find("\"event\":\"unban\"") != std::string::npos;
+           }) == 20;
+  }));
+}
+
+// A webhook whose secret file cannot be read stops the start (naming the webhook and the file), and
+// refuses a reload, leaving the running configuration as it was.
+TEST_F(DaemonLoopTest, AnUnreadableWebhookSecretRefusesStartAndReload) {
+  write_config("", R"(
+[[webhook]]
+url = "http://127.0.0.1:9/hook"
+secret_file = ")" + (dir_ / "missing.secret").string() +
+                       R"("
+)");
+  DaemonOptions o;
+  o.config_path = (dir_ / "strikeout.toml").string();
+  o.config_path_given = true;
+  Environment env;
+  env.clock = &clock_;
+  env.process = false;
+  env.open_firewall = [this](const enforce::NftOptions& options,
+                             core::Time) -> core::Result<std::unique_ptr<core::Firewall>> {
+    auto fw = std::make_unique<core::FakeFirewall>(options.allowlist);
+    firewall_ = fw.get();
+    return std::unique_ptr<core::Firewall>(std::move(fw));
+  };
+  {
+    Daemon refused(o, std::move(env));
+    EXPECT_FALSE(refused.start());
+  }
+
+  write_config("");
+  start();
+  write_config("", R"(
+[[webhook]]
+url = "http://127.0.0.1:9/hook"
+secret_file = ")" + (dir_ / "missing.secret").string() +
+                       R"("
+)");
+  const auto reloaded = command(control::Command::Reload);
+  EXPECT_FALSE(reloaded.ok);
+  EXPECT_NE(reloaded.error.find("missing.secret"), std::string::npos) << reloaded.error;
+  EXPECT_EQ(command(control::Command::Status).result["webhooks"].size(), 0U);
 }
 
 }  // namespace
