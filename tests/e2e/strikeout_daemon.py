@@ -94,9 +94,7 @@ def config(bed: Testbed, *, auth_ban: str = "20m", allow: tuple[str, ...] = (ALL
         extra=extra)
 
 
-def default_rules(auth_ban: str = "20m") -> str:
-    """The default configuration's three rules, with `auth_ban` as the auth-failures rule's first ban."""
-    return f"""\
+CONNECTION_RATE_RULE = """\
 [[rule]]
 name = "connection-rate"
 on = "connect"
@@ -109,20 +107,9 @@ ban_factor = 2.0
 ban_max = "1h"
 forget_after = "1h"
 extend_on_retry = true
+"""
 
-[[rule]]
-name = "auth-failures"
-on = "auth-failure"
-key = "address"
-hits = {THRESHOLD}
-within = "20m"
-action = "ban"
-ban = "{auth_ban}"
-ban_factor = 2.0
-ban_max = "1w"
-forget_after = "1d"
-extend_on_retry = true
-
+USERNAME_CAMPAIGN_RULE = """\
 [[rule]]
 name = "username-campaign"
 on = "auth-failure"
@@ -136,6 +123,29 @@ ban_factor = 2.0
 ban_max = "1w"
 forget_after = "1d"
 """
+
+
+def auth_failures_rule(ban: str = "20m") -> str:
+    """THRESHOLD failures of an address within 20 minutes ban it for `ban`, escalating."""
+    return f"""\
+[[rule]]
+name = "auth-failures"
+on = "auth-failure"
+key = "address"
+hits = {THRESHOLD}
+within = "20m"
+action = "ban"
+ban = "{ban}"
+ban_factor = 2.0
+ban_max = "1w"
+forget_after = "1d"
+extend_on_retry = true
+"""
+
+
+def default_rules(auth_ban: str = "20m") -> str:
+    """The default configuration's three rules, with `auth_ban` as the auth-failures rule's first ban."""
+    return "\n".join((CONNECTION_RATE_RULE, auth_failures_rule(auth_ban), USERNAME_CAMPAIGN_RULE))
 
 
 class Daemon(DaemonProcess):

@@ -34,7 +34,8 @@ import threading
 import unittest
 
 import testbed
-from strikeout_daemon import THRESHOLD, DaemonTestCase, log_sources, passwords
+from strikeout_daemon import (THRESHOLD, USERNAME_CAMPAIGN_RULE, DaemonTestCase, auth_failures_rule, log_sources,
+                              passwords)
 from testbed import wait_until
 
 
@@ -54,32 +55,8 @@ def forged_reply_frame(dst_mac: bytes, src_mac: bytes, server: str, victim: str,
     return dst_mac + src_mac + b"\x08\x00" + header + tcp
 
 
-# The e2e rules without the connection rate: 3 failures in 20 minutes by address, one username failing
-# from 5 addresses within an hour.
-WIRE_RULES = f"""\
-[[rule]]
-name = "auth-failures"
-on = "auth-failure"
-key = "address"
-hits = {THRESHOLD}
-within = "20m"
-action = "ban"
-ban = "20m"
-ban_factor = 2.0
-ban_max = "1w"
-forget_after = "1d"
-extend_on_retry = true
-
-[[rule]]
-name = "username-campaign"
-on = "auth-failure"
-key = "username"
-distinct = "address"
-hits = 5
-within = "1h"
-action = "ban"
-ban = "1h"
-"""
+# The e2e rules without the connection rate (the wire sees no connections).
+WIRE_RULES = auth_failures_rule() + "\n" + USERNAME_CAMPAIGN_RULE
 
 WIRE_SECTION = """
 [wire]
