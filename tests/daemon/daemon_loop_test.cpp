@@ -21,6 +21,7 @@
 #include "core/fake_firewall.hpp"
 #include "daemon/daemon.hpp"
 #include "store/sqlite_store.hpp"
+#include "../support/daemon_process.hpp"
 
 namespace strikeout::daemon {
 namespace {
@@ -65,26 +66,12 @@ within = "20m"
 ban = "20m"
 extend_on_retry = true
 
-[[source]]
-type = "file"
-name = "postfix"
-path = ")" + log_.string() + R"("
-format = "postfix"
-
+)" + testsupport::file_source_section("postfix", log_) +
+                                                  R"(
 [logs]
 timezone = "UTC"
 
-[state]
-path = ")" + (dir_ / "state" / "state.db").string() +
-                                                  R"("
-
-[control]
-socket = ")" + (dir_ / "control.sock").string() +
-                                                  R"("
-
-[metrics]
-listen = "off"
-)";
+)" + testsupport::state_sections(dir_ / "state" / "state.db", dir_ / "control.sock");
   }
 
   void start() {
