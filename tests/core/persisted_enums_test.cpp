@@ -19,12 +19,12 @@ constexpr int value(E e) {
 
 TEST(PersistedEnums, ReporterValuesAndNamesArePinned) {
   const std::pair<Reporter, std::pair<int, const char*>> pinned[] = {
-      {Reporter::Postfix, {0, "postfix"}},    {Reporter::Dovecot, {1, "dovecot"}},
-      {Reporter::Exim, {2, "exim"}},          {Reporter::Sendmail, {3, "sendmail"}},
+      {Reporter::Postfix, {0, "postfix"}},     {Reporter::Dovecot, {1, "dovecot"}},
+      {Reporter::Exim, {2, "exim"}},           {Reporter::Sendmail, {3, "sendmail"}},
       {Reporter::OpenSmtpd, {4, "opensmtpd"}}, {Reporter::Courier, {5, "courier"}},
-      {Reporter::Cyrus, {6, "cyrus"}},        {Reporter::Saslauthd, {7, "saslauthd"}},
-      {Reporter::Custom, {8, "custom"}},      {Reporter::Wire, {9, "wire"}},
-      {Reporter::Decoy, {10, "decoy"}},       {Reporter::Kernel, {11, "kernel"}},
+      {Reporter::Cyrus, {6, "cyrus"}},         {Reporter::Saslauthd, {7, "saslauthd"}},
+      {Reporter::Custom, {8, "custom"}},       {Reporter::Wire, {9, "wire"}},
+      {Reporter::Decoy, {10, "decoy"}},        {Reporter::Kernel, {11, "kernel"}},
       {Reporter::Operator, {12, "operator"}},
   };
   // Every reporter is pinned here: a new one added to kReporters without a line above fails.
