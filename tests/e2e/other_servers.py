@@ -14,6 +14,8 @@ Postfix + Dovecot.
   configuration is Dovecot 2.4's own syntax. A missing root is built first (tests/e2e/make-debian-root,
   from the mirror the host's apt uses: about 300 MB, 1-2 minutes, once per machine); without debootstrap
   the test is skipped, saying so.
+- `OpenSmtpdTestbed`: Debian 13's OpenSMTPD 7.6 from a Debian 13 root of its own, logging through that
+  root's rsyslog; AUTH after STARTTLS (see the class for why not Debian 12's 6.8).
 
 CACHE is $STRIKEOUT_E2E_CACHE, default /var/cache/strikeout-e2e. The Debian 13 root is
 $STRIKEOUT_TRIXIE_ROOT, default CACHE/trixie-root.
@@ -190,14 +192,19 @@ login:
                    if "authenticator failed for" in line and f"[{address}]" in line)
 
 
-# --- Debian 13: Dovecot 2.4 + Postfix 3.10 ------------------------------------------------------------------
+# --- Servers from a Debian root of their own -------------------------------------------------------------
 
-class TrixieTestbed(ServerTestbed):
-    """Dovecot 2.4 as Postfix 3.10's SASL backend, both from the Debian 13 root."""
+class DebianRootTestbed(ServerTestbed):
+    """A server from a Debian root (`suite` with `packages`, built on first use by make-debian-root at
+    `root`), run with `chroot ROOT` in a private mount namespace where ROOT/e2e is this run's directory."""
+    suite = ""
+    root = Path()
+    packages: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()   # what a complete root holds
 
-    @staticmethod
-    def root_ready() -> bool:
-        return all((TRIXIE_ROOT / p).exists() for p in ("usr/sbin/postfix", "usr/sbin/dovecot", "e2e"))
+    @classmethod
+    def root_ready(cls) -> bool:
+        return all((cls.root / p).exists() for p in (*cls.programs, "e2e"))
 
     @classmethod
     def missing(cls) -> Optional[str]:
@@ -205,18 +212,18 @@ class TrixieTestbed(ServerTestbed):
         if reason:
             return reason
         if not cls.root_ready() and shutil.which("debootstrap") is None:
-            return (f"no Debian 13 root with Postfix and Dovecot at {TRIXIE_ROOT} and no debootstrap to build "
-                    f"it (scripts/install-deps installs it; or set STRIKEOUT_TRIXIE_ROOT)")
+            return (f"no Debian {cls.suite} root with {', '.join(cls.packages)} at {cls.root} and no debootstrap "
+                    f"to build it (scripts/install-deps installs it)")
         return None
 
-    @staticmethod
-    def ensure_root() -> None:
-        """Builds the Debian 13 root when it is not there yet (once per machine: about 300 MB, 1-2
-        minutes on the test machine), from the mirror the host's apt uses."""
-        if TrixieTestbed.root_ready():
+    @classmethod
+    def ensure_root(cls) -> None:
+        """Builds the root when it is not there yet (once per machine: 1-2 minutes on the test machine),
+        from the mirror the host's apt uses."""
+        if cls.root_ready():
             return
-        shutil.rmtree(TRIXIE_ROOT, ignore_errors=True)  # an incomplete one from an older script
-        run([str(MAKE_ROOT), "trixie", str(TRIXIE_ROOT), "postfix", "dovecot-core"], timeout=1200)
+        shutil.rmtree(cls.root, ignore_errors=True)  # an incomplete one from an older script
+        run([str(MAKE_ROOT), cls.suite, str(cls.root), *cls.packages], timeout=1200)
 
     def chrooted(self, cmd: Sequence[str]) -> list[str]:
         """`cmd` run as `chroot ROOT` in a private mount namespace where ROOT/e2e is this run's directory
@@ -224,10 +231,20 @@ class TrixieTestbed(ServerTestbed):
         script = ('mount --bind "$1" "$2/e2e" && mount -t proc proc "$2/proc" && root="$2" && shift 2 && '
                   'exec chroot "$root" "$@"')
         return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", str(self.dir),
-                str(TRIXIE_ROOT), *cmd]
+                str(self.root), *cmd]
 
     def in_root(self, cmd: Sequence[str], **kw) -> subprocess.CompletedProcess:
         return run(["ip", "netns", "exec", self.server_ns, *self.chrooted(cmd)], **kw)
+
+
+# --- Debian 13: Dovecot 2.4 + Postfix 3.10 ------------------------------------------------------------------
+
+class TrixieTestbed(DebianRootTestbed):
+    """Dovecot 2.4 as Postfix 3.10's SASL backend, both from the Debian 13 root."""
+    suite = "trixie"
+    root = TRIXIE_ROOT
+    packages = ("postfix", "dovecot-core")
+    programs = ("usr/sbin/postfix", "usr/sbin/dovecot")
 
     def start_server(self) -> None:
         self.ensure_root()
@@ -277,7 +294,7 @@ service auth {{
 """)
         self._background(self.chrooted(["dovecot", "-F", "-c", "/e2e/dovecot/dovecot.conf"]), "dovecot.stderr")
         wait_until("Dovecot 2.4's auth socket", (self.dir / "spool" / "private" / "auth").exists, 30)
-        shutil.copy(TRIXIE_ROOT / "etc" / "postfix" / "master.cf", self.dir / "postfix-etc" / "master.cf")
+        shutil.copy(self.root / "etc" / "postfix" / "master.cf", self.dir / "postfix-etc" / "master.cf")
         (self.dir / "postfix-etc" / "main.cf").write_text(
             "# strikeout e2e testbed: Postfix 3.10's own configuration directory. Written by "
             "tests/e2e/other_servers.py.\n")
@@ -303,6 +320,80 @@ service auth {{
                                    f"{self.tail(self.postfix_log, 5)}")
         self._cleanup.callback(lambda: self.in_root(["postfix", "-c", "/e2e/postfix-etc", "stop"], check=False))
 
+
+
+# --- OpenSMTPD from Debian 13 ------------------------------------------------------------------------------
+
+class OpenSmtpdTestbed(DebianRootTestbed):
+    """OpenSMTPD from a Debian 13 root of its own (the package conflicts with the host's Postfix and wants
+    its users `_smtpd`/`_smtpq` and directories, which its install makes in the root). Debian 12's 6.8.0p2
+    was tried first and cannot be tested this way: built against OpenSSL 3, its privilege-separated
+    signer fails every TLS handshake ("ecdsae_do_sign ... missing private key", "EVP lib"; RSA keys the
+    same), and OpenSMTPD offers AUTH only after STARTTLS, so no client can even fail AUTH.
+    It logs through syslog(3): rsyslog in the same root receives on the root's /dev/log and writes
+    log/mail.log in Debian's default format (RFC 3339 stamps). The credentials table holds the testbed's
+    one user with a SHA-512 crypt hash; the certificate is self-signed, made per run."""
+    suite = "trixie"
+    root = Path(os.environ.get("STRIKEOUT_OPENSMTPD_ROOT", str(CACHE / "trixie-opensmtpd-root")))
+    packages = ("opensmtpd", "rsyslog", "openssl", "ca-certificates")  # smtpd refuses to start without CAs
+    programs = ("usr/sbin/smtpd", "usr/sbin/rsyslogd", "usr/bin/openssl", "etc/ssl/certs/ca-certificates.crt")
+
+    def start_server(self) -> None:
+        self.ensure_root()
+        base = self.dir / "opensmtpd"
+        base.mkdir()
+        self.mail_log = self.log_dir / "mail.log"
+        self.log_files = {"opensmtpd": self.mail_log}
+        (base / "rsyslog.conf").write_text(
+            "# strikeout e2e testbed: the root's rsyslog writes the mail facility like Debian's does.\n"
+            'module(load="imuxsock")\n'
+            "$FileCreateMode 0644\n"
+            "mail.* /e2e/log/mail.log\n")
+        self._background(self.chrooted(["rsyslogd", "-n", "-f", "/e2e/opensmtpd/rsyslog.conf",
+                                        "-i", "/e2e/opensmtpd/rsyslogd.pid"]), "rsyslog.stderr")
+        wait_until("rsyslog's /dev/log in the root", (self.root / "dev" / "log").exists, 30)
+        self.in_root(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                      "-nodes", "-days", "2", "-subj",
+                      "/CN=mail.e2e.test", "-keyout", "/e2e/opensmtpd/key.pem", "-out", "/e2e/opensmtpd/cert.pem"])
+        (base / "key.pem").chmod(0o600)
+        hashed = self.in_root(["openssl", "passwd", "-6", PASSWORD]).stdout.strip()
+        (base / "creds").write_text(f"{USER} {hashed}\n")
+        (base / "creds").chmod(0o640)
+        conf = base / "smtpd.conf"
+        conf.write_text(f"""\
+# strikeout e2e testbed: OpenSMTPD with AUTH after STARTTLS. Written by tests/e2e/other_servers.py.
+pki mail.e2e.test cert "/e2e/opensmtpd/cert.pem"
+pki mail.e2e.test key "/e2e/opensmtpd/key.pem"
+table creds file:/e2e/opensmtpd/creds
+listen on {self.server} port {SUBMISSION_PORT} tls pki mail.e2e.test auth <creds> hostname mail.e2e.test
+listen on {self.server} port 25 tls pki mail.e2e.test auth-optional <creds> hostname mail.e2e.test
+action "nowhere" relay host smtp://127.0.0.1:9
+match from any for any reject
+""")
+        conf.chmod(0o644)
+        self._background(self.chrooted(["smtpd", "-F", "-f", "/e2e/opensmtpd/smtpd.conf"]), "smtpd.stderr")
+
+    def swaks_tls(self, password: str, source: Optional[str] = None, user: str = USER) -> subprocess.CompletedProcess:
+        """One AUTH LOGIN attempt after STARTTLS (OpenSMTPD offers AUTH only then)."""
+        return self.in_attacker(
+            ["swaks", "--server", f"{self.server}:{SUBMISSION_PORT}", "--local-interface", source or self.attacker,
+             "--helo", "attacker.e2e.test", "--tls", "--auth", "LOGIN", "--auth-user", user, "--auth-password",
+             password, "--quit-after", "AUTH", "--timeout", "60"], check=False, timeout=120)
+
+    def failed_logins(self, address: str) -> int:
+        """`smtp authentication user=U result=permfail` lines of sessions whose `smtp connected` line
+        named `address` (OpenSMTPD writes the address once per session, then only the session id)."""
+        sessions: set[str] = set()
+        count = 0
+        for line in _lines(self.mail_log):
+            words = line.split()
+            if len(words) < 6 or words[4] != "smtp":
+                continue
+            if words[5] == "connected" and f"address={address}" in words:
+                sessions.add(words[3])
+            elif words[5] == "authentication" and words[3] in sessions and "result=permfail" in words:
+                count += 1
+        return count
 
 def _lines(path: Path) -> list[str]:
     try:

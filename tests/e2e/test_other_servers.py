@@ -15,7 +15,7 @@ import unittest
 from typing import Optional
 
 import strikeout_daemon
-from other_servers import EximTestbed, TrixieTestbed
+from other_servers import EximTestbed, OpenSmtpdTestbed, TrixieTestbed
 from strikeout_daemon import THRESHOLD, Daemon, DaemonTestCase, auth_failures_rule
 from strikeout_process import LogSource
 from testbed import wait_until
@@ -107,6 +107,20 @@ class Postfix310Dovecot24(RealServerCase):
                           lambda: (t := self.bed.postfix_log.read_text(errors="replace")).count(
                               f"[{self.bed.attacker}]: SASL LOGIN authentication failed") >= THRESHOLD and t, 60)
         self.assertIn("postfix/submission/smtpd", text)
+
+
+class OpenSmtpd(RealServerCase):
+    """Debian 13's OpenSMTPD through rsyslog: `smtp authentication user=USER address=ADDR host=NAME
+    result=permfail` after STARTTLS."""
+    bed_class = OpenSmtpdTestbed
+    formats = {"opensmtpd": "opensmtpd"}
+
+    @classmethod
+    def attack(cls) -> None:
+        cls.swaks_runs = [cls.bed.swaks_tls(f"wrong-{i}") for i in range(THRESHOLD)]
+
+    def failure_lines(self) -> int:
+        return self.bed.failed_logins(self.bed.attacker)
 
 
 if __name__ == "__main__":

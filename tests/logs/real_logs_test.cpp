@@ -160,5 +160,23 @@ TEST(RealLogs, NewerServersFromTheE2eTestbeds) {
   }
 }
 
+// OpenSMTPD 7.6 names the client once per session (`smtp connected address=ADDR`); its
+// `smtp authentication user=U result=permfail` lines carry only the session id. Two failures (alice
+// from 10.203.0.2, nosuchuser from 10.203.100.2) and one success (alice from 10.203.100.3).
+TEST(RealLogs, OpenSmtpdSessionsFromTheE2eTestbed) {
+  auto decoder = make_decoder();
+  std::vector<std::string> failures, successes;
+  for (const auto& line : read_lines("opensmtpd-7.6-mail.log")) {
+    core::Event e;
+    if (decoder.decode(line, e) != LineStatus::Event) continue;
+    EXPECT_EQ(e.reporter, core::Reporter::OpenSmtpd) << line;
+    const std::string who = e.source.to_string() + " " + std::string(e.user);
+    if (e.kind == core::EventKind::AuthFailure) failures.push_back(who);
+    if (e.kind == core::EventKind::AuthSuccess) successes.push_back(who);
+  }
+  EXPECT_EQ(failures, (std::vector<std::string>{"10.203.0.2 alice", "10.203.100.2 nosuchuser"}));
+  EXPECT_EQ(successes, std::vector<std::string>{"10.203.100.3 alice"});
+}
+
 }  // namespace
 }  // namespace strikeout::logs
