@@ -628,6 +628,7 @@ class TestbedCase(unittest.TestCase):
     tearDownClass, also when set-up stops half way. Skipped, with the reason, when `missing()` says
     why it cannot run."""
     bed: Testbed
+    bed_class: type = Testbed   # another server's testbed (tests/e2e/other_servers.py)
 
     @classmethod
     def missing(cls) -> Optional[str]:
@@ -638,7 +639,7 @@ class TestbedCase(unittest.TestCase):
         reason = cls.missing()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.bed = Testbed(cls.__name__)
+        cls.bed = cls.bed_class(cls.__name__)
         cls.bed.__enter__()
         try:
             cls.prepare()
