@@ -13,6 +13,7 @@
 #include "app/cli.hpp"
 #include "app/cli_control.hpp"
 #include "app/cli_decoy.hpp"
+#include "app/cli_import.hpp"
 #include "app/cli_wire.hpp"
 #include "app/commands.hpp"
 #include "app/report_command.hpp"
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
   strikeout::app::register_decoy_commands(app, registry);
   strikeout::app::register_wire_commands(app, registry);
   strikeout::app::register_report_commands(app, registry);
+  strikeout::app::register_import_commands(app, registry);
 
   try {
     app.parse(argc, argv);

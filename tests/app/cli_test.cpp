@@ -1,6 +1,9 @@
 // The program as a user runs it: exit codes, --help on every command, errors that name what was wrong.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
@@ -94,6 +97,48 @@ TEST(Cli, ReplayWithBadConfigNothingIsReplayed) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find(path.string() + ":2:"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("Summary"), std::string::npos) << r.output;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliImportFail2ban, WritesAConfigurationCheckConfigAccepts) {
+  const auto help = run("import fail2ban --help");
+  EXPECT_EQ(help.status, 0) << help.output;
+  EXPECT_NE(help.output.find("--json"), std::string::npos);
+
+  const auto out =
+      std::filesystem::temp_directory_path() / ("strikeout-import-" + std::to_string(::getpid()) + ".toml");
+  std::filesystem::remove(out);
+  const auto r = run("import fail2ban " + kFixtures + "/fail2ban/custom --output " + out.string());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("not carried over: filter myapp-smtp: failregex"), std::string::npos) << r.output;
+  const auto check = run("check-config " + out.string());
+  EXPECT_EQ(check.status, 0) << check.output;
+  // An existing file is kept unless --force says otherwise.
+  EXPECT_EQ(run("import fail2ban " + kFixtures + "/fail2ban/custom --output " + out.string()).status, 1);
+  EXPECT_EQ(run("import fail2ban " + kFixtures + "/fail2ban/custom --force --output " + out.string()).status,
+            0);
+  std::filesystem::remove(out);
+}
+
+TEST(CliImportFail2ban, JsonIsOneObject) {
+  const auto r = run("import fail2ban --json " + kFixtures + "/fail2ban/custom");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto json = nlohmann::json::parse(r.output);
+  EXPECT_EQ(json["jails"][0]["name"], "myapp-smtp");
+  EXPECT_TRUE(json["config"].is_string());
+  EXPECT_FALSE(json["notes"].empty());
+}
+
+TEST(CliImportFail2ban, NoMailJailOrNoDirectoryIsAFailure) {
+  auto r = run("import fail2ban " + kFixtures + "/fail2ban/debian12");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("no enabled mail jail"), std::string::npos) << r.output;
+  r = run("import fail2ban /nonexistent/fail2ban");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent/fail2ban: error: not a directory"), std::string::npos) << r.output;
 }
 
 }  // namespace

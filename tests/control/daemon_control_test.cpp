@@ -19,6 +19,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -28,60 +29,22 @@
 #include <nlohmann/json.hpp>
 
 #include "../metrics/prometheus_parser.hpp"
+#include "../support/daemon_process.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace testsupport = strikeout::testsupport;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-struct Outcome {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Outcome run(const std::vector<std::string>& args) {
-  char tmpl[] = "/tmp/strikeout-cli-XXXXXX";
-  const fs::path dir = ::mkdtemp(tmpl);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int out = ::open((dir / "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open((dir / "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  Outcome r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  fs::remove_all(dir);
-  return r;
-}
+using testsupport::DaemonProcess;
+using testsupport::Outcome;
+using testsupport::run;
+using testsupport::slurp;
 
 std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
+  return testsupport::shell(cmd);
 }
 
 // The elements of every ban set in the kernel table, as list prints them (prefix sets as ADDR/LEN).
@@ -143,17 +106,14 @@ std::string http_get(std::uint16_t port, const std::string& path) {
 class DaemonControl : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (::getuid() != 0 || ::unshare(CLONE_NEWNET) != 0) {
-      skip_ = "needs root to make a network namespace";
-      return;
-    }
-    sh("ip link set lo up");
-    char tmpl[] = "/tmp/strikeout-daemon-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
+    skip_ = testsupport::enter_own_network_namespace();
+    if (!skip_.empty()) return;
+    dir_ = testsupport::temp_dir("strikeout-daemon");
     socket_ = (dir_ / "run" / "control.sock").string();
     log_ = dir_ / "mail.log";
     std::ofstream(log_) << "";
-    std::ofstream(dir_ / "strikeout.toml") << R"([protect]
+    std::ofstream(dir_ / "strikeout.toml")
+        << R"([protect]
 ports = [25, 587]
 
 [allow]
@@ -167,47 +127,17 @@ key = "address"
 hits = 3
 within = "20m"
 ban = "20m"
-
-[[source]]
-type = "file"
-name = "postfix"
-path = ")" + log_.string() + R"("
-format = "postfix"
-
-[state]
-path = ")" + (dir_ / "state" / "state.db").string() +
-                                                  R"("
-
-[control]
-socket = ")" + socket_ + R"("
-
-[metrics]
-listen = "127.0.0.1:9753"
-)";
-    daemon_ = ::fork();
-    if (daemon_ == 0) {
-      const int err = ::open((dir_ / "daemon.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(err, 2);
-      const std::string config = (dir_ / "strikeout.toml").string();
-      ::execl(STRIKEOUT_BINARY, STRIKEOUT_BINARY, "daemon", "--config", config.c_str(), nullptr);
-      ::_exit(127);
-    }
-    const auto deadline = Clock::now() + std::chrono::seconds(30);
-    while (Clock::now() < deadline) {
-      if (run({STRIKEOUT_BINARY, "status", "--socket", socket_}).code == 0) return;
-      int status = 0;
-      if (::waitpid(daemon_, &status, WNOHANG) == daemon_) break;
-      ::poll(nullptr, 0, 50);
-    }
-    skip_ = "the daemon did not start:\n" + slurp(dir_ / "daemon.log");
+)" + testsupport::file_source_section("postfix", log_) +
+               testsupport::state_sections(dir_ / "state" / "state.db", socket_, "127.0.0.1:9753");
+    daemon_ = std::make_unique<DaemonProcess>(STRIKEOUT_BINARY, dir_ / "strikeout.toml", dir_ / "daemon.log");
+    daemon_->start();
+    if (!daemon_->wait_answering(socket_, std::chrono::seconds(30)))
+      skip_ = "the daemon did not start:\n" + slurp(dir_ / "daemon.log");
   }
 
   static void TearDownTestSuite() {
-    if (daemon_ > 0) {
-      ::kill(daemon_, SIGTERM);
-      int status = 0;
-      ::waitpid(daemon_, &status, 0);
-    }
+    if (daemon_) daemon_->stop(SIGTERM);
+    daemon_.reset();
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 
@@ -236,7 +166,7 @@ listen = "127.0.0.1:9753"
   static inline fs::path dir_;
   static inline std::string socket_;
   static inline fs::path log_;
-  static inline pid_t daemon_ = -1;
+  static inline std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(DaemonControl, BanUnbanAllowAndListMatchTheKernel) {

@@ -23,6 +23,7 @@
 #include "store/sqlite_store.hpp"
 #include "webhook/webhook.hpp"
 
+#include "../support/daemon_process.hpp"
 #include "../webhook/receiver.hpp"
 
 namespace strikeout::daemon {
@@ -69,26 +70,12 @@ within = "20m"
 ban = "20m"
 extend_on_retry = true
 
-[[source]]
-type = "file"
-name = "postfix"
-path = ")" + log_.string() + R"("
-format = "postfix"
-
+)" + testsupport::file_source_section("postfix", log_) +
+                                                  R"(
 [logs]
 timezone = "UTC"
 
-[state]
-path = ")" + (dir_ / "state" / "state.db").string() +
-                                                  R"("
-
-[control]
-socket = ")" + (dir_ / "control.sock").string() +
-                                                  R"("
-
-[metrics]
-listen = "off"
-)" + extra;
+)" + testsupport::state_sections(dir_ / "state" / "state.db", dir_ / "control.sock") + extra;
   }
 
   void start() {

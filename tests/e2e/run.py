@@ -7,7 +7,9 @@ import sys
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# The e2e modules, and the daemon-process base they share with the kernel-label tests.
+sys.path[:0] = [str(HERE), str(HERE.parent / "support")]
 
 
 def main(argv: list[str]) -> int:

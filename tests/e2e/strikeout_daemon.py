@@ -1,12 +1,14 @@
-"""The strikeout daemon inside a testbed's server namespace: finding the program, writing its
-configuration, starting, stopping and reading it.
+"""The strikeout daemon inside a testbed's server namespace, and the test case every e2e class with a
+daemon derives from (`DaemonTestCase`). The process itself (start, stop, control socket) is
+tests/support/strikeout_process.py, shared with the kernel-label tests.
 
 What the e2e tests rely on (the daemon's interface, as issue 3 and docs/enforcement.md define it):
 - `strikeout --help` lists the `daemon` command; `strikeout daemon --config FILE` runs in the foreground
   and logs to standard error; SIGTERM stops it cleanly (exit 0) and leaves the bans in the kernel.
 - Its nftables table is `inet strikeout` (`[enforce] table`), with banned addresses in the sets whose
   names start with `ban` (`ban4`, `ban6`, `ban4_24` ...), each element with its own kernel timeout.
-- Each file source logs `source NAME: reading` once it follows its file (start-up is done).
+- Each file source logs `source NAME: reading` once it follows its file, the wire sensor
+  `capturing replies` once its capture runs (start-up is done).
 - Bans are logged as `SMTP_AUTH_REJECTED: Go AWAY: SRC=ADDRESS ... rule=RULE`, strikes as
   `SMTP_AUTH_FAIL: Strike N: SRC=ADDRESS rule=RULE` (the recipe's words).
 The tests read the kernel sets and the mail server's own logs for their verdicts; the daemon's log is
@@ -16,18 +18,23 @@ printed with a failure to show why.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
+import unittest
 from pathlib import Path
 from typing import Optional
 
 import testbed
-from testbed import Testbed, wait_until
+from strikeout_process import DaemonConfig, DaemonProcess, LogSource
+from testbed import Testbed, TestbedCase, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TABLE = "strikeout"
 ALLOWLISTED = "10.203.77.7"      # on the test configuration's allowlist; tests add it to the attacker
+THRESHOLD = 3                    # the auth-failures rule: 3 failures within 20 minutes ban the address
+
+
+def passwords(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}-{i:02d}" for i in range(n)]
 
 
 def binary() -> Optional[Path]:
@@ -59,60 +66,35 @@ def missing() -> Optional[str]:
     return None
 
 
-def config_text(bed: Testbed, *, auth_ban: str = "20m", allow: tuple[str, ...] = (ALLOWLISTED,),
-                rules: Optional[str] = None, extra: str = "") -> str:
+def log_sources(bed: Testbed) -> list[LogSource]:
+    """The testbed's two log files as file sources."""
+    return [LogSource("postfix", bed.postfix_log, "postfix"), LogSource("dovecot", bed.dovecot_log, "dovecot")]
+
+
+def config(bed: Testbed, *, auth_ban: str = "20m", allow: tuple[str, ...] = (ALLOWLISTED,),
+           rules: Optional[str] = None, extra: str = "", sources: Optional[list[LogSource]] = None,
+           ports: tuple[int, ...] = (25, 587), rate_limit: str = '{ connections = 6, per = "60s" }') -> DaemonConfig:
     """The test configuration: the default rules (3 failures in 20 minutes; a username failing from 5
-    addresses within an hour; 6 connections in 60 s), the testbed's two log files as sources, the kernel
-    rate limit, and everything the daemon writes kept under the testbed's run directory. `auth_ban` is
-    the auth-failures rule's first ban (a short one for the expiry test). `rules` replaces the default
-    `[[rule]]` tables (TOML text); `extra` is appended (more sections, e.g. `[decoy]`)."""
+    addresses within an hour; 6 connections in 60 s), the testbed's two log files as sources (or
+    `sources`), the kernel rate limit (`rate_limit`, TOML: `false` for none), and everything the daemon
+    writes kept under the testbed's run directory. `auth_ban` is the auth-failures rule's first ban (a
+    short one for the expiry test). `rules` replaces the default `[[rule]]` tables (TOML text); `extra`
+    is appended (more sections, e.g. `[decoy]`, `[wire]`)."""
     networks = ", ".join(f'"{n}"' for n in ("127.0.0.0/8", *allow))
-    state = bed.dir / "strikeout"
-    rules = default_rules(auth_ban) if rules is None else rules
-    return f"""\
-# strikeout e2e test configuration, written by tests/e2e/strikeout_daemon.py for testbed {bed.run_id}.
-[protect]
-ports = [25, 587]
-
-[allow]
-networks = [{networks}]
-host_addresses = true
-
-{rules}
-[[source]]
-type = "file"
-name = "postfix"
-path = "{bed.postfix_log}"
-format = "postfix"
-
-[[source]]
-type = "file"
-name = "dovecot"
-path = "{bed.dovecot_log}"
-format = "dovecot"
-
-[logs]
-timezone = "local"
-
-[enforce]
-table = "{TABLE}"
-reject = "reset"
-rate_limit = {{ connections = 6, per = "60s" }}
-
-[state]
-path = "{state / 'state.db'}"
-
-[control]
-socket = "{state / 'control.sock'}"
-
-[metrics]
-listen = "off"
-{extra}"""
+    return DaemonConfig(
+        state_dir=bed.dir / "strikeout",
+        comment=f"strikeout e2e test configuration, written by tests/e2e for testbed {bed.run_id}.",
+        head=(f"[protect]\nports = [{', '.join(map(str, ports))}]\n\n"
+              f"[allow]\nnetworks = [{networks}]\nhost_addresses = true\n\n"
+              '[logs]\ntimezone = "local"\n\n'),
+        rules=default_rules(auth_ban) if rules is None else rules,
+        sources=log_sources(bed) if sources is None else sources,
+        table=TABLE,
+        enforce=f'reject = "reset"\nrate_limit = {rate_limit}\n',
+        extra=extra)
 
 
-def default_rules(auth_ban: str = "20m") -> str:
-    """The default configuration's three rules, with `auth_ban` as the auth-failures rule's first ban."""
-    return f"""\
+CONNECTION_RATE_RULE = """\
 [[rule]]
 name = "connection-rate"
 on = "connect"
@@ -125,20 +107,9 @@ ban_factor = 2.0
 ban_max = "1h"
 forget_after = "1h"
 extend_on_retry = true
+"""
 
-[[rule]]
-name = "auth-failures"
-on = "auth-failure"
-key = "address"
-hits = 3
-within = "20m"
-action = "ban"
-ban = "{auth_ban}"
-ban_factor = 2.0
-ban_max = "1w"
-forget_after = "1d"
-extend_on_retry = true
-
+USERNAME_CAMPAIGN_RULE = """\
 [[rule]]
 name = "username-campaign"
 on = "auth-failure"
@@ -154,100 +125,54 @@ forget_after = "1d"
 """
 
 
-class Daemon:
-    """`strikeout daemon` in a testbed's server namespace. Its standard error goes to
-    log/strikeout.log in the testbed's directory (appended across restarts)."""
+def auth_failures_rule(ban: str = "20m") -> str:
+    """THRESHOLD failures of an address within 20 minutes ban it for `ban`, escalating."""
+    return f"""\
+[[rule]]
+name = "auth-failures"
+on = "auth-failure"
+key = "address"
+hits = {THRESHOLD}
+within = "20m"
+action = "ban"
+ban = "{ban}"
+ban_factor = 2.0
+ban_max = "1w"
+forget_after = "1d"
+extend_on_retry = true
+"""
 
-    def __init__(self, bed: Testbed, **config):
+
+def default_rules(auth_ban: str = "20m") -> str:
+    """The default configuration's three rules, with `auth_ban` as the auth-failures rule's first ban."""
+    return "\n".join((CONNECTION_RATE_RULE, auth_failures_rule(auth_ban), USERNAME_CAMPAIGN_RULE))
+
+
+class Daemon(DaemonProcess):
+    """`strikeout daemon` in a testbed's server namespace, on `config(bed, **options)`. Its standard
+    error goes to log/strikeout.log in the testbed's directory (appended across restarts)."""
+
+    def __init__(self, bed: Testbed, **options):
         self.bed = bed
-        self.program = binary()
-        self.config_path = bed.dir / "strikeout.toml"
-        (bed.dir / "strikeout").mkdir(exist_ok=True)
-        self.config_path.write_text(config_text(bed, **config))
-        self.log = bed.log_dir / "strikeout.log"
-        self.process: Optional[subprocess.Popen] = None
-
-    def __enter__(self) -> "Daemon":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop(check=False)
+        self.config = config(bed, **options)
+        super().__init__(binary(), bed.dir / "strikeout.toml", bed.log_dir / "strikeout.log",
+                         self.config.socket, prefix=["ip", "netns", "exec", bed.server_ns])
+        self.write_config(self.config)
 
     def start(self) -> None:
-        """Starts the daemon and waits until its table exists and both file sources are being read."""
-        assert self.process is None or self.process.poll() is not None, "already running"
-        readings_before = self._log_text().count(": reading")
-        with open(self.log, "a") as err:
-            self.process = subprocess.Popen(
-                ["ip", "netns", "exec", self.bed.server_ns, str(self.program), "daemon", "--config",
-                 str(self.config_path)], stdout=subprocess.DEVNULL, stderr=err)
+        """Starts the daemon and waits until its table exists, each of its sensors has started (every
+        file source `reading`, the wire sensor `capturing replies`) and it has said `strikeout started`."""
+        markers = {": reading": len(self.config.sources), "strikeout started": 1}
+        if "[wire]" in self.config.extra:
+            markers["capturing replies"] = 1
+        text = self.log_text()
+        before = {m: text.count(m) for m in markers}
 
         def ready():
-            if self.process.poll() is not None:
-                raise testbed.TestbedError(f"strikeout daemon exited {self.process.returncode} at start:\n"
-                                           f"{self.bed.tail(self.log)}")
-            return (self._log_text().count(": reading") >= readings_before + 2
+            text = self.log_text()
+            return (all(text.count(m) >= before[m] + n for m, n in markers.items())
                     and self.bed.nft_json("list", "table", "inet", TABLE))
-        wait_until("strikeout daemon to start (its table and `source ...: reading` for both logs)", ready, 30)
-
-    def stop(self, check: bool = True) -> Optional[int]:
-        """SIGTERM and wait; returns the exit code. With `check`, anything but 0 is an error."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            where = self.where_stuck()
-            self.process.kill()
-            self.process.wait()
-            raise testbed.TestbedError(f"strikeout daemon did not stop within 20 s of SIGTERM; where it was:\n"
-                                       f"{where}\n{self.bed.tail(self.log)}")
-        if check and code != 0:
-            raise testbed.TestbedError(f"strikeout daemon exited {code} on SIGTERM:\n{self.bed.tail(self.log)}")
-        return code
-
-    def not_running(self) -> Optional[str]:
-        """None while the daemon this test started runs; else why not (its exit code and the end of its
-        log). A daemon that a test did not stop was ended from outside: on this shared machine a
-        broad `pkill`/`killall strikeout` of another session ended every test's daemon at once
-        (their logs: `signal SIGTERM received` at the same millisecond), and the attacks then met an
-        unprotected server (replies 535, 535, 454, 454, 454, 535: Dovecot's growing delay, never a
-        ban)."""
-        if self.process is None:
-            return "the daemon was never started"
-        code = self.process.poll()
-        if code is None:
-            return None
-        return f"the daemon is not running (exit code {code}); its log ends:\n{self.bed.tail(self.log, 5)}"
-
-    def where_stuck(self) -> str:
-        """For a daemon that does not stop: each of its threads' state and kernel wait channel, its child
-        processes, and (when gdb is installed) every thread's backtrace."""
-        pid = self.process.pid
-        out = []
-        for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
-            try:
-                status = dict(line.split(":\t", 1) for line in (task / "status").read_text().splitlines()
-                              if ":\t" in line)
-                out.append(f"thread {task.name} {status.get('Name', '?').strip()}: "
-                           f"{status.get('State', '?').strip()}, waiting in {(task / 'wchan').read_text()}")
-            except OSError:
-                continue
-        children = testbed.run(["ps", "--ppid", str(pid), "-o", "pid,stat,wchan:32,comm"], check=False)
-        out.append("children:\n" + children.stdout.strip())
-        if shutil.which("gdb"):
-            bt = testbed.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt 12"],
-                             check=False, timeout=60)
-            out.append("\n".join(line for line in bt.stdout.splitlines() if line.startswith(("#", "Thread"))))
-        return "\n".join(out)
-
-    def _log_text(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        super().start(ready, f"its table and {', '.join(f'{n} × `{m}`' for m, n in markers.items())}")
 
     # -- what it did --
 
@@ -271,6 +196,28 @@ class Daemon:
     def wait_banned(self, address: str, deadline_s: float = 60) -> None:
         wait_until(f"{address} in a ban set of inet {TABLE}", lambda: address in self.banned(), deadline_s)
 
-    def log_lines(self, needle: str) -> list[str]:
-        return [line for line in self._log_text().splitlines() if needle in line]
+
+class DaemonTestCase(TestbedCase):
+    """A fresh testbed with a running daemon for the class: `daemon_config` is passed to Daemon, then
+    `attack()` runs (as in TestbedCase). Skipped, with the reason, without the testbed's prerequisites or
+    `strikeout daemon`."""
+    daemon_config: dict = {}
+    daemon: Optional[Daemon] = None
+
+    @classmethod
+    def missing(cls) -> Optional[str]:
+        return missing()
+
+    @classmethod
+    def prepare(cls) -> None:
+        cls.daemon = Daemon(cls.bed, **cls.daemon_config)
+        cls.daemon.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.daemon is not None:
+                cls.daemon.stop(check=False)
+        finally:
+            super().tearDownClass()
 

@@ -15,36 +15,23 @@ server's own logs:
 import unittest
 
 import testbed
-from testbed import PASSWORD, Testbed
+from testbed import PASSWORD, TestbedCase
 
 HYDRA_PASSWORDS = [f"guess-{i:02d}" for i in range(12)]
 ONE_CONNECTION_PASSWORDS = [f"try-{i:02d}" for i in range(8)]
 
 
-class Baseline(unittest.TestCase):
+class Baseline(TestbedCase):
     @classmethod
-    def setUpClass(cls):
-        reason = testbed.missing_prerequisites()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.bed = Testbed("baseline")
-        cls.bed.__enter__()
-        try:
-            bed = cls.bed
-            cls.one_connection_source, cls.swaks_wrong_source, cls.swaks_right_source = bed.add_attacker_addresses(3)
-            cls.hydra_run, cls.one_connection, cls.swaks_wrong, cls.swaks_right = testbed.concurrently(
-                lambda: bed.hydra(HYDRA_PASSWORDS),
-                lambda: bed.guess_on_one_connection(cls.one_connection_source, ONE_CONNECTION_PASSWORDS),
-                lambda: bed.swaks("not-the-password", source=cls.swaks_wrong_source),
-                lambda: bed.swaks(PASSWORD, source=cls.swaks_right_source),
-            )
-        except BaseException:
-            cls.bed.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.bed.__exit__(None, None, None)
+    def attack(cls):
+        bed = cls.bed
+        cls.one_connection_source, cls.swaks_wrong_source, cls.swaks_right_source = bed.add_attacker_addresses(3)
+        cls.hydra_run, cls.one_connection, cls.swaks_wrong, cls.swaks_right = testbed.concurrently(
+            lambda: bed.hydra(HYDRA_PASSWORDS),
+            lambda: bed.guess_on_one_connection(cls.one_connection_source, ONE_CONNECTION_PASSWORDS),
+            lambda: bed.swaks("not-the-password", source=cls.swaks_wrong_source),
+            lambda: bed.swaks(PASSWORD, source=cls.swaks_right_source),
+        )
 
     def test_hydra_failures_reach_the_server_and_are_logged(self):
         self.assertEqual(self.hydra_run.returncode, 0, self.hydra_run.stdout + self.hydra_run.stderr)

@@ -25,12 +25,10 @@ Skipped, with the reason, while `strikeout daemon` does not exist or without roo
 import re
 import unittest
 
-import strikeout_daemon
 import testbed
-from strikeout_daemon import ALLOWLISTED, Daemon
+from strikeout_daemon import ALLOWLISTED, THRESHOLD, DaemonTestCase
 from testbed import PASSWORD, Testbed, wait_until
 
-THRESHOLD = 3
 INSULTS = ("Go away - give up.", "Your mother wears army boots")
 HYDRA_PASSWORDS = [f"hydra-{i:02d}" for i in range(12)]
 CAMPAIGN_USER = "insult-target"
@@ -83,29 +81,22 @@ secret = "{state / 'decoy.key'}"
 _HYDRA_FOUND = re.compile(r"\[smtp\] host: \S+\s+login: (\S+)\s+password: (\S+)")
 
 
-class DecoyThroughTheDaemon(unittest.TestCase):
+class DecoyThroughTheDaemon(DaemonTestCase):
     @classmethod
-    def setUpClass(cls):
-        reason = strikeout_daemon.missing()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.bed = Testbed(cls.__name__)
-        cls.bed.__enter__()
-        cls.daemon = None
-        try:
-            bed = cls.bed
-            cls.daemon = Daemon(bed, rules=RULES, extra=decoy_section(bed))
-            cls.daemon.start()
-            cls.record = bed.dir / "strikeout" / "decoy-attempts.tsv"
-            cls.insulted, cls.campaign_peer = bed.add_attacker_addresses(2)
-            bed.add_attacker_address(ALLOWLISTED)
-            cls.hydra_run, cls.campaign = testbed.concurrently(
-                lambda: bed.hydra(HYDRA_PASSWORDS, timeout_s=240),
-                cls.insult_campaign,
-            )
-        except BaseException:
-            cls.tearDownClass()
-            raise
+    def prepare(cls):
+        cls.daemon_config = dict(rules=RULES, extra=decoy_section(cls.bed))
+        super().prepare()
+
+    @classmethod
+    def attack(cls):
+        bed = cls.bed
+        cls.record = bed.dir / "strikeout" / "decoy-attempts.tsv"
+        cls.insulted, cls.campaign_peer = bed.add_attacker_addresses(2)
+        bed.add_attacker_address(ALLOWLISTED)
+        cls.hydra_run, cls.campaign = testbed.concurrently(
+            lambda: bed.hydra(HYDRA_PASSWORDS, timeout_s=240),
+            cls.insult_campaign,
+        )
 
     @classmethod
     def insult_campaign(cls):
@@ -121,17 +112,6 @@ class DecoyThroughTheDaemon(unittest.TestCase):
         wait_until(f"{cls.insulted} and {cls.campaign_peer} in a tarpit set",
                    lambda: {cls.insulted, cls.campaign_peer} <= daemon.tarpitted(), 30)
         return bed.swaks("wrong-3", source=cls.insulted, user=CAMPAIGN_USER)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if getattr(cls, "daemon", None):
-                cls.daemon.stop(check=False)
-        finally:
-            cls.bed.__exit__(None, None, None)
-
-    def why(self) -> str:
-        return self.bed.diagnostics()
 
     def hydra_found(self) -> list[tuple[str, str]]:
         return _HYDRA_FOUND.findall(self.hydra_run.stdout)

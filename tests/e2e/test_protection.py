@@ -14,54 +14,12 @@ Skipped, with the reason, while `strikeout daemon` does not exist or without roo
 import time
 import unittest
 
-import strikeout_daemon
 import testbed
-from strikeout_daemon import ALLOWLISTED, Daemon
-from testbed import Testbed, wait_until
-
-THRESHOLD = 3  # the auth-failures rule: 3 failures within 20 minutes ban the address
+from strikeout_daemon import ALLOWLISTED, THRESHOLD, DaemonTestCase, passwords
+from testbed import wait_until
 
 
-def passwords(prefix: str, n: int) -> list[str]:
-    return [f"{prefix}-{i:02d}" for i in range(n)]
-
-
-class _WithDaemon(unittest.TestCase):
-    """A fresh testbed with a running daemon for the class; `daemon_config` is passed to Daemon."""
-    daemon_config: dict = {}
-
-    @classmethod
-    def setUpClass(cls):
-        reason = strikeout_daemon.missing()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.bed = Testbed(cls.__name__)
-        cls.bed.__enter__()
-        try:
-            cls.daemon = Daemon(cls.bed, **cls.daemon_config)
-            cls.daemon.start()
-            cls.attack()
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def attack(cls):
-        """What the whole class runs before its tests check the outcome (concurrently, where it can)."""
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if getattr(cls, "daemon", None):
-                cls.daemon.stop(check=False)
-        finally:
-            cls.bed.__exit__(None, None, None)
-
-    def why(self) -> str:
-        return self.bed.diagnostics()
-
-
-class AttackersAreStopped(_WithDaemon):
+class AttackersAreStopped(DaemonTestCase):
     """(a) hydra, (b) one connection guessing again and again, (c) an allowlisted address: all at once,
     each from its own address and with its own username (so no campaign rule joins in)."""
 
@@ -108,7 +66,7 @@ class AttackersAreStopped(_WithDaemon):
         self.assertTrue(self.bed.greeting(ALLOWLISTED), "a new connection from the allowlisted address failed")
 
 
-class PoolIsStoppedByTheCampaignRule(_WithDaemon):
+class PoolIsStoppedByTheCampaignRule(DaemonTestCase):
     """(d) 40 addresses taking turns with one dictionary on one username, each guessing once: the
     per-address rule (3 failures) never fires, the username-campaign rule (one username failing from 5
     addresses within an hour) bans them all, and none gets a second guess through."""
@@ -147,7 +105,7 @@ class PoolIsStoppedByTheCampaignRule(_WithDaemon):
         self.assertEqual({a: n for a, n in per_address.items() if n > 1}, {}, self.why())
 
 
-class ConnectionRateLimit(_WithDaemon):
+class ConnectionRateLimit(DaemonTestCase):
     """(e) The kernel's connection-rate limit: a source's 6th new connection within a minute is refused,
     its 5th is not."""
 
@@ -160,7 +118,7 @@ class ConnectionRateLimit(_WithDaemon):
         self.assertIsNone(greetings[5], f"the 6th connection was let through: {greetings}")
 
 
-class BansExpire(_WithDaemon):
+class BansExpire(DaemonTestCase):
     """(f) A ban ends on time: the kernel drops the element at its timeout, and the address may connect
     again."""
     BAN_S = 20
@@ -181,7 +139,7 @@ class BansExpire(_WithDaemon):
         self.assertTrue(wait_until(f"{source} to be greeted again", lambda: self.bed.greeting(source), 10))
 
 
-class BansSurviveRestartAndFlush(_WithDaemon):
+class BansSurviveRestartAndFlush(DaemonTestCase):
     """(f) Bans stay in the kernel while the daemon is stopped, a restarted daemon keeps protecting, and
     `nft flush ruleset` in the server's namespace does not end a ban: the table comes back with it."""
 

@@ -30,20 +30,13 @@ daemon's word alone. Skipped, with the reason, without root, the e2e packages or
 import json
 import socket
 import struct
-import subprocess
 import threading
 import unittest
 
-import strikeout_daemon
 import testbed
-from strikeout_daemon import ALLOWLISTED, TABLE, Daemon
-from testbed import Testbed, wait_until
-
-THRESHOLD = 3  # the auth-failures rule: 3 failures within 20 minutes ban the address
-
-
-def passwords(prefix: str, n: int) -> list[str]:
-    return [f"{prefix}-{i:02d}" for i in range(n)]
+from strikeout_daemon import (THRESHOLD, USERNAME_CAMPAIGN_RULE, DaemonTestCase, auth_failures_rule, log_sources,
+                              passwords)
+from testbed import wait_until
 
 
 def forged_reply_frame(dst_mac: bytes, src_mac: bytes, server: str, victim: str, seq: int) -> bytes:
@@ -62,155 +55,42 @@ def forged_reply_frame(dst_mac: bytes, src_mac: bytes, server: str, victim: str,
     return dst_mac + src_mac + b"\x08\x00" + header + tcp
 
 
-def wire_only_config(bed: Testbed, with_logs: bool = False) -> str:
-    """The e2e rules (3 failures in 20 minutes by address; one username failing from 5 addresses within
-    an hour) with the wire sensor as the ONLY sensor: no [[source]] at all; or, `with_logs`, beside the
-    testbed's Postfix and Dovecot log files."""
-    state = bed.dir / "strikeout"
-    logs = f"""
-[[source]]
-type = "file"
-name = "postfix"
-path = "{bed.postfix_log}"
-format = "postfix"
+# The e2e rules without the connection rate (the wire sees no connections).
+WIRE_RULES = auth_failures_rule() + "\n" + USERNAME_CAMPAIGN_RULE
 
-[[source]]
-type = "file"
-name = "dovecot"
-path = "{bed.dovecot_log}"
-format = "dovecot"
-""" if with_logs else ""
-    return f"""\
-# strikeout e2e wire-only configuration, written by tests/e2e/test_wire.py for testbed {bed.run_id}.
-[protect]
-ports = [25, 465, 587]
-
-[allow]
-networks = ["127.0.0.0/8", "{ALLOWLISTED}"]
-host_addresses = true
-
-[[rule]]
-name = "auth-failures"
-on = "auth-failure"
-key = "address"
-hits = {THRESHOLD}
-within = "20m"
-action = "ban"
-ban = "20m"
-ban_factor = 2.0
-ban_max = "1w"
-forget_after = "1d"
-extend_on_retry = true
-
-[[rule]]
-name = "username-campaign"
-on = "auth-failure"
-key = "username"
-distinct = "address"
-hits = 5
-within = "1h"
-action = "ban"
-ban = "1h"
-{logs}
+WIRE_SECTION = """
 [wire]
 enabled = true
 interfaces = ["any"]
 failure_replies = ["535"]
-
-[enforce]
-table = "{TABLE}"
-reject = "reset"
-rate_limit = false
-
-[state]
-path = "{state / 'state.db'}"
-
-[control]
-socket = "{state / 'control.sock'}"
-
-[metrics]
-listen = "off"
 """
 
 
-class WireDaemon(Daemon):
-    """strikeout_daemon.Daemon with the wire-only configuration; ready once its capture runs."""
+class _WireCase(DaemonTestCase):
+    """The wire sensor as the ONLY sensor (no [[source]] at all), or, `with_logs`, beside the
+    testbed's Postfix and Dovecot log files; no kernel rate limit."""
+    with_logs = False
 
-    def __init__(self, bed: Testbed, with_logs: bool = False):
-        super().__init__(bed)
-        self.config_path.write_text(wire_only_config(bed, with_logs))
-
-    def start(self) -> None:
-        assert self.process is None or self.process.poll() is not None, "already running"
-        before = self._log_text().count("capturing replies")
-        with open(self.log, "a") as err:
-            self.process = subprocess.Popen(
-                ["ip", "netns", "exec", self.bed.server_ns, str(self.program), "daemon", "--config",
-                 str(self.config_path)], stdout=subprocess.DEVNULL, stderr=err)
-
-        def ready():
-            if self.process.poll() is not None:
-                raise testbed.TestbedError(f"strikeout daemon exited {self.process.returncode} at start:\n"
-                                           f"{self.bed.tail(self.log)}")
-            return (self._log_text().count("capturing replies") > before
-                    and "strikeout started" in self._log_text()
-                    and self.bed.nft_json("list", "table", "inet", TABLE))
-        wait_until("strikeout daemon to start (its table and `source wire:any: capturing replies`)", ready, 30)
-
-    def status(self) -> dict:
-        """`strikeout status --json` through the control socket, parsed."""
-        p = subprocess.run([str(self.program), "status", "--json", "--socket",
-                            str(self.bed.dir / "strikeout" / "control.sock")],
-                           capture_output=True, text=True, timeout=30)
-        if p.returncode != 0:
-            raise testbed.TestbedError(f"strikeout status exited {p.returncode}: {p.stderr.strip()}")
-        return json.loads(p.stdout)
-
-    def explain(self, address: str) -> dict:
-        """`strikeout explain ADDRESS --json` through the control socket, parsed."""
-        p = subprocess.run([str(self.program), "explain", address, "--json", "--socket",
-                            str(self.bed.dir / "strikeout" / "control.sock")],
-                           capture_output=True, text=True, timeout=30)
-        if p.returncode != 0:
-            raise testbed.TestbedError(f"strikeout explain exited {p.returncode}: {p.stderr.strip()}")
-        return json.loads(p.stdout)
+    @classmethod
+    def prepare(cls) -> None:
+        cls.daemon_config = dict(rules=WIRE_RULES, extra=WIRE_SECTION, ports=(25, 465, 587), rate_limit="false",
+                                 sources=log_sources(cls.bed) if cls.with_logs else [])
+        super().prepare()
 
 
-class WireAloneStopsAttackers(unittest.TestCase):
+class WireAloneStopsAttackers(_WireCase):
     """hydra and the one-connection attacker at once, each from its own address with its own username,
     against a server whose only protection is the wire sensor."""
 
     @classmethod
-    def setUpClass(cls):
-        reason = strikeout_daemon.missing()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.bed = Testbed(cls.__name__)
-        cls.bed.__enter__()
-        try:
-            cls.daemon = WireDaemon(cls.bed)
-            cls.daemon.start()
-            bed = cls.bed
-            cls.one_connection_source = bed.add_attacker_addresses(1)[0]
-            cls.hydra_run, cls.one_connection = testbed.concurrently(
-                lambda: bed.hydra(passwords("hydra", 12), user="alice", timeout_s=240),
-                lambda: bed.guess_on_one_connection(cls.one_connection_source, passwords("one", 8),
-                                                    user="postmaster"),
-            )
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if getattr(cls, "daemon", None):
-                cls.daemon.stop(check=False)
-        finally:
-            cls.bed.__exit__(None, None, None)
-
-    def why(self) -> str:
-        return self.bed.diagnostics()
+    def attack(cls):
+        bed = cls.bed
+        cls.one_connection_source = bed.add_attacker_addresses(1)[0]
+        cls.hydra_run, cls.one_connection = testbed.concurrently(
+            lambda: bed.hydra(passwords("hydra", 12), user="alice", timeout_s=240),
+            lambda: bed.guess_on_one_connection(cls.one_connection_source, passwords("one", 8),
+                                                user="postmaster"),
+        )
 
     def assert_threshold_answered(self, failures: testbed.Failures) -> None:
         """Exactly THRESHOLD failed logins answered with 535, and any further guess Dovecot judged was
@@ -321,7 +201,7 @@ class WireAloneStopsAttackers(unittest.TestCase):
             listener.close()
 
 
-class WireAndLogsCountEachFailureOnce(unittest.TestCase):
+class WireAndLogsCountEachFailureOnce(_WireCase):
     """The wire beside both logs: each failed login is reported three times (Dovecot's log before its
     delay, Postfix's log and the 535 on the wire after it), and must count once. Two failures must not
     ban a user who mistyped twice; the third does.
@@ -330,28 +210,7 @@ class WireAndLogsCountEachFailureOnce(unittest.TestCase):
     counted again: two failed logins made 3 strikes and banned (seen: 6 reports, 3 duplicates,
     "Strike 3" after the second failure). Each reporter now joins a counted failure once."""
 
-    @classmethod
-    def setUpClass(cls):
-        reason = strikeout_daemon.missing()
-        if reason:
-            raise unittest.SkipTest(reason)
-        cls.bed = Testbed(cls.__name__)
-        cls.bed.__enter__()
-        try:
-            cls.daemon = WireDaemon(cls.bed, with_logs=True)
-            cls.daemon.start()
-            wait_until("both log sources read", lambda: len(cls.daemon.log_lines(": reading")) >= 2, 30)
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if getattr(cls, "daemon", None):
-                cls.daemon.stop(check=False)
-        finally:
-            cls.bed.__exit__(None, None, None)
+    with_logs = True
 
     def failures_reported(self, address: str) -> int:
         return sum(1 for e in self.daemon.explain(address)["activity"]

@@ -39,10 +39,13 @@ import smtplib
 import socket
 import subprocess
 import threading
-import time
+import unittest
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
+
+from strikeout_process import tail as _tail
+from strikeout_process import wait_until  # noqa: F401 (the e2e tests import it from here)
 
 USER = "alice"                      # the one mailbox the server knows
 PASSWORD = "correct-horse-42"       # its password: never in an attacker's list unless a test wants it
@@ -76,20 +79,6 @@ def run(cmd: Sequence[str], *, check: bool = True, timeout: float = 60, **kw) ->
     if check and p.returncode != 0:
         raise TestbedError(f"`{' '.join(cmd)}` exited {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
     return p
-
-
-def wait_until(what: str, predicate: Callable[[], object], deadline_s: float, interval_s: float = 0.05):
-    """Polls `predicate` until it returns something true, and returns that; raises TimeoutError naming
-    `what` after `deadline_s` seconds. The interval grows to 0.5 s so long waits do not spin."""
-    end = time.monotonic() + deadline_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= end:
-            raise TimeoutError(f"timed out after {deadline_s:.0f} s waiting for {what}")
-        time.sleep(interval_s)
-        interval_s = min(interval_s * 1.5, 0.5)
 
 
 # --- Running Python code inside a namespace -----------------------------------------------------------
@@ -599,8 +588,7 @@ service auth {{
 
     @staticmethod
     def tail(path: Path, lines: int = 20) -> str:
-        text = _lines(path)
-        return "\n".join(text[-lines:]) if text else f"({path} is empty or missing)"
+        return _tail(path, lines)
 
     def diagnostics(self) -> str:
         """The last lines of every log, for a failing assertion's message."""
@@ -631,3 +619,46 @@ def _alive(pid_file: Path) -> bool:
         return True
     except (OSError, ValueError, IndexError):
         return False
+
+
+class TestbedCase(unittest.TestCase):
+    """The base of every e2e class: a fresh testbed for the class, set up once in setUpClass, then
+    `prepare()` (what a subclass starts on it, e.g. the daemon) and `attack()` (what the whole class runs
+    before its tests check the outcome, concurrently where it can); everything torn down in
+    tearDownClass, also when set-up stops half way. Skipped, with the reason, when `missing()` says
+    why it cannot run."""
+    bed: Testbed
+    bed_class: type = Testbed   # another server's testbed (tests/e2e/other_servers.py)
+
+    @classmethod
+    def missing(cls) -> Optional[str]:
+        return missing_prerequisites()
+
+    @classmethod
+    def setUpClass(cls):
+        reason = cls.missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        cls.bed = cls.bed_class(cls.__name__)
+        cls.bed.__enter__()
+        try:
+            cls.prepare()
+            cls.attack()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def prepare(cls) -> None:
+        """What the class starts on the fresh testbed before the attack."""
+
+    @classmethod
+    def attack(cls) -> None:
+        """What the whole class runs before its tests check the outcome."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bed.__exit__(None, None, None)
+
+    def why(self) -> str:
+        return self.bed.diagnostics()

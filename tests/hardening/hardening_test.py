@@ -12,25 +12,17 @@ Label `kernel` (root, nftables). Usage: hardening_test.py STRIKEOUT
 """
 
 import os
-import signal
 import stat
-import subprocess
 import sys
 import tempfile
-import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from strikeout_process import DaemonConfig, DaemonProcess, LogSource, in_own_network_namespace  # noqa: E402
 
 CAP_DAC_READ_SEARCH = 2
 CAP_NET_ADMIN = 12
 EXPECTED_CAPS = (1 << CAP_NET_ADMIN) | (1 << CAP_DAC_READ_SEARCH)
-
-
-def poll(what, check, seconds=20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"gave up waiting for {what}")
 
 
 def caps_of(pid):
@@ -49,61 +41,26 @@ def mode_of(path):
 
 def main():
     strikeout = sys.argv[1]
-    if os.geteuid() != 0:
-        sys.exit("hardening test: needs root")
-    if os.environ.get("STRIKEOUT_IN_NETNS") != "1":
-        env = dict(os.environ, STRIKEOUT_IN_NETNS="1")
-        sys.exit(subprocess.run(["unshare", "-n", sys.executable, __file__, strikeout], env=env, check=False).returncode)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    in_own_network_namespace(__file__, sys.argv[1:])
 
     with tempfile.TemporaryDirectory(prefix="strikeout-hardening-") as tmp:
-        state_dir = os.path.join(tmp, "var", "state")  # does not exist: the daemon makes it
-        socket = os.path.join(tmp, "run", "control.sock")
-        log = os.path.join(tmp, "mail.log")
-        with open(log, "w", encoding="ascii") as f:
-            f.write("Dec  5 10:00:00 mx postfix/smtpd[1]: connect from unknown[203.0.113.5]\n")
-        config = os.path.join(tmp, "strikeout.toml")
-        with open(config, "w", encoding="ascii") as f:
-            f.write(f"""
-[[rule]]
-name = "auth-failures"
-on = "auth-failure"
-key = "address"
-hits = 3
-within = "20m"
-ban = "20m"
-
-[[source]]
-type = "file"
-name = "mail.log"
-path = "{log}"
-
-[state]
-path = "{state_dir}/state.db"
-
-[control]
-socket = "{socket}"
-
-[metrics]
-listen = "off"
-""")
-        run = lambda *args: subprocess.run([strikeout, *args, "--socket", socket], capture_output=True, text=True,
-                                           check=False)
-        daemon = subprocess.Popen([strikeout, "daemon", "--config", config], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, preexec_fn=lambda: os.umask(0))
+        tmp = Path(tmp)
+        state_dir = tmp / "var" / "state"  # does not exist: the daemon makes it
+        log = tmp / "mail.log"
+        log.write_text("Dec  5 10:00:00 mx postfix/smtpd[1]: connect from unknown[203.0.113.5]\n")
+        socket = tmp / "run" / "control.sock"
+        config = DaemonConfig(state_dir=state_dir, sources=[LogSource("mail.log", log)], control_socket=socket)
+        daemon = DaemonProcess(Path(strikeout), tmp / "strikeout.toml", tmp / "daemon.log", socket,
+                               preexec_fn=lambda: os.umask(0))
+        daemon.write_config(config, make_state_dir=False)
         problems = []
         try:
-            try:
-                poll("the control socket", lambda: daemon.poll() is None and run("status").returncode == 0)
-            except SystemExit:
-                daemon.kill()
-                print(daemon.communicate()[0].decode(errors="replace")[-3000:])
-                raise
+            daemon.start()
             # A ban (committed before the answer) and an allowlist entry (written to its file).
-            r = run("ban", "192.0.2.9", "--for", "1h")
+            r = daemon.cli("ban", "192.0.2.9", "--for", "1h")
             if r.returncode != 0:
                 problems.append(f"ban failed: {r.stderr}")
-            r = run("allow", "add", "198.51.100.0/24")
+            r = daemon.cli("allow", "add", "198.51.100.0/24")
             if r.returncode != 0:
                 problems.append(f"allow add failed: {r.stderr}")
 
@@ -118,23 +75,22 @@ listen = "off"
                 if caps[key] != 0:
                     problems.append(f"{key} is {caps[key]:#x}, not empty")
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            out, _ = daemon.communicate(timeout=30)
+            daemon.stop(check=False, deadline_s=30)
+        out = daemon.log_text()
 
         # The log positions are a table of the database (docs/state.md); the positions file
         # (sources::PositionFile, `--positions`) is written 0600 by its own open().
-        expected = {state_dir: 0o750, os.path.join(state_dir, "state.db"): 0o600,
-                    os.path.join(state_dir, "allowlist"): 0o600}
+        expected = {state_dir: 0o750, state_dir / "state.db": 0o600, state_dir / "allowlist": 0o600}
         for suffix in ("-wal", "-shm"):  # present while the database is open; checked if left
-            if os.path.exists(os.path.join(state_dir, "state.db" + suffix)):
-                expected[os.path.join(state_dir, "state.db" + suffix)] = 0o600
+            if (state_dir / ("state.db" + suffix)).exists():
+                expected[state_dir / ("state.db" + suffix)] = 0o600
         for path, want in sorted(expected.items()):
             if not os.path.exists(path):
                 problems.append(f"{path} was not created")
             elif mode_of(path) != want:
                 problems.append(f"{path} is {mode_of(path):04o}, expected {want:04o}")
         if problems:
-            print(out.decode(errors="replace")[-3000:])
+            print(out[-3000:])
             print("\n".join(problems))
             sys.exit(1)
         print(f"capabilities {EXPECTED_CAPS:#x} in the effective, permitted and bounding sets; "

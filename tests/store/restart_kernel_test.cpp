@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -30,6 +31,7 @@
 #include "core/engine.hpp"
 #include "core/engine_state.hpp"
 #include "logs/decoder.hpp"
+#include "../support/daemon_process.hpp"
 
 namespace strikeout {
 namespace {
@@ -39,26 +41,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kTable = "strikeout_restart_test";
 
-std::string run_capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using testsupport::poll_until;
 
-// Polls `done` until it is true or `deadline` passes. The pause between polls is not a wait for the
-// thing itself: the condition is checked each time.
-bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-  const auto end = SteadyClock::now() + deadline;
-  while (SteadyClock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return done();
+std::string run_capture(const std::string& command) {
+  return testsupport::shell(command);
 }
 
 std::string iso_now_line(const std::string& address, int pid, const std::string& user) {
@@ -79,16 +65,15 @@ std::string iso_now_line(const std::string& address, int pid, const std::string&
 class RestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_EQ(::geteuid(), 0U) << "the restart tests need root (a network namespace and nftables)";
-    ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << "a network namespace of our own: " << std::strerror(errno);
+    const std::string why = testsupport::enter_own_network_namespace();
+    ASSERT_TRUE(why.empty()) << "the restart tests need a network namespace of their own: " << why;
   }
 
   void SetUp() override {
     binary_ = STRIKEOUT_BIN;
     ASSERT_TRUE(fs::exists(binary_)) << binary_;
-    char tmpl[] = "/tmp/strikeout-restart-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = testsupport::temp_dir("strikeout-restart");
+    ASSERT_FALSE(dir_.empty());
     log_ = dir_ / "mail.log";
     db_ = dir_ / "state.db";
     std::ofstream(log_).close();
@@ -110,27 +95,15 @@ hits = 4
 within = "1h"
 action = "notice"
 
-[[source]]
-type = "file"
-name = "mail"
-path = ")" + log_.string() + R"("
-format = "postfix"
-
+)" + testsupport::file_source_section("mail", log_) +
+                                                  R"(
 [logs]
 timezone = "UTC"
 
 [enforce]
 table = ")" + std::string(kTable) + R"("
 
-[state]
-path = ")" + db_.string() + R"("
-
-[control]
-socket = ")" + (dir_ / "control.sock").string() + R"("
-
-[metrics]
-listen = "off"
-)";
+)" + testsupport::state_sections(db_, dir_ / "control.sock");
     (void)run_capture(std::string("nft delete table inet ") + kTable + " 2>/dev/null");
   }
 
@@ -144,40 +117,23 @@ listen = "off"
   }
 
   void start_daemon() {
-    const std::string log = (dir_ / "daemon.log").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      FILE* err = std::freopen(log.c_str(), "a", stderr);
-      (void)err;
-      ::execl(binary_.c_str(), binary_.c_str(), "daemon", "--config", (dir_ / "strikeout.toml").c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
+    daemon_.emplace(binary_, dir_ / "strikeout.toml", dir_ / "daemon.log");
+    daemon_->start();
   }
 
   // Waits until the daemon has its table in the kernel and has written its state once: it is running.
   bool wait_started() {
-    return poll_until(
-               [&] {
-                 int status = 0;
-                 if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                   pid_ = -1;
-                   return true;  // exited: the caller sees pid_ < 0
-                 }
-                 return fs::exists(db_) &&
-                        run_capture(std::string("nft list table inet ") + kTable + " 2>/dev/null")
-                                .find("chain") != std::string::npos;
-               },
-               std::chrono::seconds(20)) &&
-           pid_ > 0;
+    return daemon_->wait_ready(
+        [&] {
+          return fs::exists(db_) &&
+                 run_capture(std::string("nft list table inet ") + kTable + " 2>/dev/null").find("chain") !=
+                     std::string::npos;
+        },
+        std::chrono::seconds(20));
   }
 
   void stop_daemon(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    if (daemon_) daemon_->stop(sig);
   }
 
   // What the database says, read with its own connection (WAL: readers see the last commit).
@@ -259,7 +215,7 @@ listen = "off"
 
   std::string binary_;
   fs::path dir_, log_, db_;
-  pid_t pid_ = -1;
+  std::optional<testsupport::DaemonProcess> daemon_;
 };
 
 TEST_F(RestartTest, ARestartInTheMiddleOfAnAttackKeepsTheStrikes) {
