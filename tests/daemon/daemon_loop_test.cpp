@@ -75,7 +75,8 @@ extend_on_retry = true
 [logs]
 timezone = "UTC"
 
-)" + testsupport::state_sections(dir_ / "state" / "state.db", dir_ / "control.sock") + extra;
+)" + testsupport::state_sections(dir_ / "state" / "state.db", dir_ / "control.sock") +
+                                                  extra;
   }
 
   void start() {
