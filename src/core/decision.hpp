@@ -11,10 +11,12 @@
 
 namespace strikeout::core {
 
+// Pinned like the other enums that leave the process (replay's JSON and the watch stream name them;
+// tests/core/persisted_enums_test).
 enum class DecisionKind : std::uint8_t {
-  Strike,  // one more event counted toward a rule: "Strike k" (k = 1..hits)
-  Ban,     // block `target` until `until` (also used for a ban whose end moved: `extended` set)
-  Unban,   // a ban ended (its time passed, or an operator lifted it)
+  Strike = 0,  // one more event counted toward a rule: "Strike k" (k = 1..hits)
+  Ban = 1,     // block `target` until `until` (also used for a ban whose end moved: `extended` set)
+  Unban = 2,   // a ban ended (its time passed, or an operator lifted it)
 };
 
 struct Decision {

@@ -66,7 +66,7 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
   } else {
     // A single report: it joins the oldest counted failure that no report from its reporter has
     // joined yet (and that its reporter did not count itself).
-    const auto bit = static_cast<std::uint16_t>(1U << (static_cast<unsigned>(e.reporter) & 15U));
+    const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(e.reporter);
     Record* partner = nullptr;
     for (auto& r : recs) {
       if ((r.flags & kUsed) == 0 || (r.joined & bit) != 0) continue;
@@ -77,7 +77,7 @@ std::uint32_t DuplicateFilter::admit(const Event& e) {
     }
     if (partner != nullptr) {
       partner->flags = static_cast<std::uint8_t>(partner->flags | kPaired);
-      partner->joined = static_cast<std::uint16_t>(partner->joined | bit);
+      partner->joined |= bit;
     } else {
       // Counted: remember it in a free record, or in place of the oldest.
       Record* place = &recs[0];

@@ -60,11 +60,14 @@ class DuplicateFilter {
     std::uint8_t reporter;
     std::uint8_t flags;  // kUsed | kUserKnown | kPaired | kSummed
     // The other reporters whose report of this failure already joined it (bit = Reporter value):
-    // one failure may be reported by three programs (the wire, Postfix and its Dovecot backend),
-    // each joining at most once, so a second report from the same program is a second attempt.
-    std::uint16_t joined;
+    // one failure may be reported by several programs (the wire, Postfix, its Dovecot backend and
+    // Dovecot's policy reports), each joining at most once, so a second report from the same program
+    // is a second attempt. 64 bits: a bit for every reporter up to kReporterLimit (once 16, which the
+    // 13th reporter nearly filled; the padding made the wider mask cost 8 bytes a record).
+    std::uint64_t joined;
   };
-  static_assert(sizeof(Record) == 16);
+  static_assert(sizeof(Record) == 24);
+  static_assert(kReporterLimit <= 64, "a bit of Record::joined for every reporter");
 
   Duration window_;
   Duration retention_;

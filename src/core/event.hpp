@@ -1,8 +1,10 @@
 // What a sensor reports to the engine: one observation about one client address.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "core/address.hpp"
@@ -10,6 +12,8 @@
 
 namespace strikeout::core {
 
+// Kinds of event. Rules name them in the configuration by to_string(); the values index arrays and are
+// pinned like every value that leaves the process (tests/core/persisted_enums_test).
 enum class EventKind : std::uint8_t {
   AuthFailure = 0,  // a failed login (SMTP AUTH, IMAP LOGIN, ...)
   AuthSuccess = 1,  // a successful login
@@ -25,21 +29,65 @@ inline constexpr std::size_t kEventKinds = 4;
 
 // Which program reported the event. Two reports of one failure come from two different reporters
 // (Postfix and its Dovecot SASL backend; a log and the wire); the engine pairs them by this field.
+// This is the one list of programs strikeout knows: the log decoder's built-in matchers are named by it
+// (logs::detail::Server). The values are written to the state database (pairing records, a byte each):
+// never renumber one; add new reporters at the end, below kReporterLimit (tests/core/persisted_enums_test).
 enum class Reporter : std::uint8_t {
-  Postfix,
-  Dovecot,
-  Exim,
-  Sendmail,
-  OpenSmtpd,
-  Courier,
-  Cyrus,
-  Saslauthd,
-  Custom,   // an operator's own matcher
-  Wire,     // the packet sensor
-  Decoy,    // the decoy SMTP server
-  Kernel,   // nftables counters / NFLOG (connection-rate limit)
-  Operator  // a ban or event made through the CLI
+  Postfix = 0,
+  Dovecot = 1,
+  Exim = 2,
+  Sendmail = 3,
+  OpenSmtpd = 4,
+  Courier = 5,
+  Cyrus = 6,
+  Saslauthd = 7,
+  Custom = 8,    // an operator's own matcher
+  Wire = 9,      // the packet sensor
+  Decoy = 10,    // the decoy SMTP server
+  Kernel = 11,   // nftables counters / NFLOG (connection-rate limit)
+  Operator = 12  // a ban or event made through the CLI
 };
+
+// Every reporter, in value order, with its name (what status, explain and the logs show; for the mail
+// servers also the `format` of a log source).
+struct ReporterName {
+  Reporter reporter;
+  std::string_view name;
+};
+inline constexpr std::array<ReporterName, 13> kReporters = {{
+    {Reporter::Postfix, "postfix"},
+    {Reporter::Dovecot, "dovecot"},
+    {Reporter::Exim, "exim"},
+    {Reporter::Sendmail, "sendmail"},
+    {Reporter::OpenSmtpd, "opensmtpd"},
+    {Reporter::Courier, "courier"},
+    {Reporter::Cyrus, "cyrus"},
+    {Reporter::Saslauthd, "saslauthd"},
+    {Reporter::Custom, "custom"},
+    {Reporter::Wire, "wire"},
+    {Reporter::Decoy, "decoy"},
+    {Reporter::Kernel, "kernel"},
+    {Reporter::Operator, "operator"},
+}};
+
+// How many reporters the pairing of duplicate reports can tell apart (a bit each in a 64-bit mask,
+// core/dedup.hpp): room to grow well past today's list.
+inline constexpr std::size_t kReporterLimit = 64;
+static_assert(kReporters.size() <= kReporterLimit);
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < kReporters.size(); ++i)
+        if (static_cast<std::size_t>(kReporters[i].reporter) != i) return false;
+      return true;
+    }(),
+    "kReporters lists every reporter in value order");
+
+// The reporter named `name` ("postfix" -> Reporter::Postfix); nullopt for any other name.
+constexpr std::optional<Reporter> reporter_named(std::string_view name) {
+  for (const auto& r : kReporters)
+    if (r.name == name) return r.reporter;
+  return std::nullopt;
+}
 
 // An event as the engine receives it. The string_views are valid only for the duration of the call
 // that hands the event over: the engine copies what it keeps. Fields a client controls (user) are

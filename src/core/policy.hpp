@@ -12,17 +12,21 @@
 
 namespace strikeout::core {
 
+// The values of these enums leave the process (the state database, the decoy's channel): never
+// renumber one, add new ones at the end (tests/core/persisted_enums_test pins them).
 enum class KeyKind : std::uint8_t {
-  Address,   // the whole client address (/32, /128)
-  Prefix,    // the client's network: prefix4 / prefix6 bits
-  Username,  // a campaign: one username failing from many sources
+  Address = 0,   // the whole client address (/32, /128)
+  Prefix = 1,    // the client's network: prefix4 / prefix6 bits
+  Username = 2,  // a campaign: one username failing from many sources
 };
 
+// Stored with each ban (bans.action).
 enum class RuleAction : std::uint8_t {
-  Ban,     // block the key for `ban` (escalating for repeat offenders)
-  Notice,  // log strikes and the final strike, block nothing
-  Tarpit,  // send the key to the decoy server instead of rejecting it (decoy issue)
+  Ban = 0,     // block the key for `ban` (escalating for repeat offenders)
+  Notice = 1,  // log strikes and the final strike, block nothing
+  Tarpit = 2,  // send the key to the decoy server instead of rejecting it
 };
+inline constexpr RuleAction kLastRuleAction = RuleAction::Tarpit;
 
 struct Rule {
   std::string name;                       // shown in every strike and ban ("auth-failures")

@@ -15,13 +15,15 @@
 
 namespace strikeout::decoy {
 
-// How the decoy answers a connection (chosen per rule, or [decoy] mode).
+// How the decoy answers a connection (chosen per rule, or [decoy] mode). The values cross between the
+// supervisor and its workers (channel.hpp): pinned in tests/decoy/channel_values_test.
 enum class Mode : std::uint8_t {
-  Insult,   // every command gets a 451 line from the insult list
-  Stutter,  // believable replies, sent one byte at a time, slowly
-  Decoy,    // believable ESMTP with AUTH PLAIN LOGIN; some logins "succeed"; no mail is ever accepted
-  Endless,  // a greeting that never ends: one more "220-" line every endless_interval
+  Insult = 0,   // every command gets a 451 line from the insult list
+  Stutter = 1,  // believable replies, sent one byte at a time, slowly
+  Decoy = 2,    // believable ESMTP with AUTH PLAIN LOGIN; some logins "succeed"; no mail is ever accepted
+  Endless = 3,  // a greeting that never ends: one more "220-" line every endless_interval
 };
+inline constexpr Mode kLastMode = Mode::Endless;
 
 inline constexpr const char* kModeNames[] = {"insult", "stutter", "decoy", "endless"};
 

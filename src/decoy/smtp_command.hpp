@@ -39,7 +39,10 @@ struct Command {
 // space or the end of the line ("MAIL FROM:<a>" is Mail with argument "FROM:<a>", "EHLOX" is Unknown).
 Command parse_command(std::string_view line);
 
-enum class Mechanism : std::uint8_t { Plain, Login, Other };
+// The values cross between the decoy's workers and supervisor (channel.hpp): pinned in
+// tests/decoy/channel_values_test.
+enum class Mechanism : std::uint8_t { Plain = 0, Login = 1, Other = 2 };
+inline constexpr Mechanism kLastMechanism = Mechanism::Other;
 inline constexpr const char* kMechanismNames[] = {"PLAIN", "LOGIN", "other"};
 
 // "PLAIN", "login", ... (case-insensitive) from an AUTH argument's first word; `rest` gets what follows

@@ -285,8 +285,11 @@ void Supervisor::handle_events(AttemptSink& sink) {
         a.source = core::Address::from_bytes(b);
         a.time = core::from_micros(buffer.time_us);
         a.port = buffer.port;
-        a.mechanism = buffer.mechanism <= 2 ? static_cast<Mechanism>(buffer.mechanism) : Mechanism::Other;
-        a.mode = buffer.mode <= 3 ? static_cast<Mode>(buffer.mode) : Mode::Decoy;
+        a.mechanism = buffer.mechanism <= static_cast<std::uint8_t>(kLastMechanism)
+                          ? static_cast<Mechanism>(buffer.mechanism)
+                          : Mechanism::Other;
+        a.mode = buffer.mode <= static_cast<std::uint8_t>(kLastMode) ? static_cast<Mode>(buffer.mode)
+                                                                     : Mode::Decoy;
         a.has_credentials = buffer.has_credentials != 0;
         a.accepted = buffer.accepted != 0;
         a.user = std::string_view(buffer.user, std::min<std::size_t>(buffer.user_length, sizeof buffer.user));

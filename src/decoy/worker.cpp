@@ -379,7 +379,8 @@ class Worker final : public AttemptSink {
           return;
         }
         if (n < 0) break;
-        if (static_cast<std::size_t>(n) != sizeof m || m.type != channel::Type::Assign || m.mode > 3)
+        if (static_cast<std::size_t>(n) != sizeof m || m.type != channel::Type::Assign ||
+            m.mode > static_cast<std::uint8_t>(kLastMode))
           continue;
         core::Address::Bytes b{};
         std::memcpy(b.data(), m.address, 16);

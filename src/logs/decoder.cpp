@@ -66,7 +66,7 @@ std::optional<std::string> validate_custom_matcher(const CustomMatcherSpec& spec
 struct LineDecoder::Impl {
   enum class Mode : std::uint8_t { Auto, Builtin, Custom };
   Mode mode = Mode::Auto;
-  detail::Server builtin = detail::Server::None;
+  std::optional<detail::Server> builtin;
   std::vector<detail::CustomMatcher> custom;  // Auto: all of them; Custom: just the one named
   TimeZone zone;
   YearAnchor year;
@@ -89,7 +89,7 @@ std::variant<LineDecoder, std::string> LineDecoder::create(DecoderOptions option
   for (std::size_t i = 0; i < options.custom.size(); ++i) {
     const auto& spec = options.custom[i];
     if (spec.name.empty()) return "custom matcher " + std::to_string(i) + ": the name is empty";
-    if (spec.name == "auto" || detail::server_for_format(spec.name) != detail::Server::None) {
+    if (spec.name == "auto" || detail::server_for_format(spec.name).has_value()) {
       return "custom matcher '" + spec.name + "': the name is taken by a built-in format";
     }
     for (std::size_t j = 0; j < i; ++j) {
@@ -103,7 +103,7 @@ std::variant<LineDecoder, std::string> LineDecoder::create(DecoderOptions option
   if (options.format == "auto") {
     impl->mode = Impl::Mode::Auto;
     impl->custom = std::move(compiled);
-  } else if (const auto server = detail::server_for_format(options.format); server != detail::Server::None) {
+  } else if (const auto server = detail::server_for_format(options.format); server.has_value()) {
     impl->mode = Impl::Mode::Builtin;
     impl->builtin = server;
   } else {
@@ -147,7 +147,7 @@ LineStatus LineDecoder::decode_unordered(std::string_view line, core::Event& out
   const Impl& d = *impl_;
   const auto server = d.mode == Impl::Mode::Builtin ? d.builtin
                       : d.mode == Impl::Mode::Auto  ? detail::server_for_program(record.program)
-                                                    : detail::Server::None;
+                                                    : std::nullopt;
   if (detail::matcher_keeps_state(server)) {
     deferred = true;
     return LineStatus::NoEvent;
@@ -166,15 +166,14 @@ LineStatus LineDecoder::decode_record(const LogRecord& record, core::Event& out)
   out.sensor = d.sensor;
   switch (d.mode) {
     case Impl::Mode::Builtin:
-      return detail::match_server(d.builtin, record, out, d.state);
+      return detail::match_server(*d.builtin, record, out, d.state);
     case Impl::Mode::Custom:
       return d.custom.front().match(record, out);
     case Impl::Mode::Auto:
       break;
   }
   const auto server = detail::server_for_program(record.program);
-  if (server != detail::Server::None &&
-      detail::match_server(server, record, out, d.state) == LineStatus::Event) {
+  if (server.has_value() && detail::match_server(*server, record, out, d.state) == LineStatus::Event) {
     return LineStatus::Event;
   }
   for (const auto& m : d.custom) {

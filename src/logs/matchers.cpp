@@ -948,58 +948,64 @@ LineStatus match_cyrus(const LogRecord& r, Event& out) {
 
 // ---------------------------------------------------------------- dispatch
 
-Server server_for_program(std::string_view p) {
-  if (p.empty()) return Server::None;
+std::optional<Server> server_for_program(std::string_view p) {
+  if (p.empty()) return std::nullopt;
   switch (p[0]) {
     case 'p':
       if (starts_with(p, "postfix")) return Server::Postfix;
       if (starts_with(p, "pop3-login")) return Server::Dovecot;
       if (starts_with(p, "pop3d")) return Server::Courier;
       if (p == "pop3" || p == "pop3s") return Server::Cyrus;
-      return Server::None;
+      return std::nullopt;
     case 'd':
-      return p == "dovecot" || p == "dovecot-auth" ? Server::Dovecot : Server::None;
+      return p == "dovecot" || p == "dovecot-auth" ? std::optional(Server::Dovecot) : std::nullopt;
     case 'a':
       if (p == "auth" || p == "auth-worker") return Server::Dovecot;
-      return Server::None;
+      return std::nullopt;
     case 'i':
       if (p == "imap-login") return Server::Dovecot;
       if (starts_with(p, "imapd")) return Server::Courier;
       if (p == "imap" || p == "imaps") return Server::Cyrus;
-      return Server::None;
+      return std::nullopt;
     case 's':
       if (p == "submission-login") return Server::Dovecot;
       if (p == "smtpd") return Server::OpenSmtpd;
       if (p == "sendmail" || starts_with(p, "sm-")) return Server::Sendmail;
       if (p == "saslauthd") return Server::Saslauthd;
       if (p == "sieve") return Server::Cyrus;
-      return Server::None;
+      return std::nullopt;
     case 'm':
-      return p == "managesieve-login" ? Server::Dovecot : Server::None;
+      return p == "managesieve-login" ? std::optional(Server::Dovecot) : std::nullopt;
     case 'e':
-      return p == "exim" || p == "exim4" ? Server::Exim : Server::None;
+      return p == "exim" || p == "exim4" ? std::optional(Server::Exim) : std::nullopt;
     case 'c':
       if (starts_with(p, "courier")) return Server::Courier;
       if (starts_with(p, "cyrus")) return Server::Cyrus;
-      return Server::None;
+      return std::nullopt;
     case 'l':
-      return p == "lmtpunix" || p == "lmtp" ? Server::Cyrus : Server::None;
+      return p == "lmtpunix" || p == "lmtp" ? std::optional(Server::Cyrus) : std::nullopt;
     case 't':
-      return p == "timsieved" ? Server::Cyrus : Server::None;
+      return p == "timsieved" ? std::optional(Server::Cyrus) : std::nullopt;
     default:
-      return Server::None;
+      return std::nullopt;
   }
 }
 
-Server server_for_format(std::string_view f) {
-  if (f == "postfix") return Server::Postfix;
-  if (f == "dovecot") return Server::Dovecot;
-  if (f == "exim") return Server::Exim;
-  if (f == "sendmail") return Server::Sendmail;
-  if (f == "opensmtpd") return Server::OpenSmtpd;
-  if (f == "courier") return Server::Courier;
-  if (f == "cyrus") return Server::Cyrus;
-  return Server::None;
+std::optional<Server> server_for_format(std::string_view f) {
+  const auto server = core::reporter_named(f);
+  if (!server) return std::nullopt;
+  switch (*server) {
+    case Server::Postfix:
+    case Server::Dovecot:
+    case Server::Exim:
+    case Server::Sendmail:
+    case Server::OpenSmtpd:
+    case Server::Courier:
+    case Server::Cyrus:
+      return server;
+    default:  // no `format` of its own: saslauthd is read in auto mode only; the others write no log
+      return std::nullopt;
+  }
 }
 
 LineStatus match_server(Server server, const LogRecord& record, Event& out, MatchState& state) {
@@ -1019,7 +1025,7 @@ LineStatus match_server(Server server, const LogRecord& record, Event& out, Matc
     case Server::Cyrus:
       return match_cyrus(record, out);
     case Server::Saslauthd:  // "do_auth : auth failure: [user=...] [service=...]": no client address
-    case Server::None:
+    default:                 // the reporters that write no log (the wire, the decoy ...)
       return LineStatus::NoEvent;
   }
   return LineStatus::NoEvent;

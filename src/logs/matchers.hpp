@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -13,24 +14,17 @@
 
 namespace strikeout::logs::detail {
 
-enum class Server : std::uint8_t {
-  None,
-  Postfix,
-  Dovecot,
-  Exim,
-  Sendmail,
-  OpenSmtpd,
-  Courier,
-  Cyrus,
-  Saslauthd,
-};
+// A built-in matcher is named by the reporter of the events it reads (core::Reporter is the one list
+// of programs; the reporters with no log of their own, e.g. the wire, have no matcher).
+using Server = core::Reporter;
 
 // Which built-in matcher a syslog program name belongs to ("postfix/submission/smtpd" -> Postfix,
-// "smtpd" -> OpenSMTPD, "imap-login" -> Dovecot, ...). None for programs no built-in matcher reads.
-Server server_for_program(std::string_view program);
+// "smtpd" -> OpenSMTPD, "imap-login" -> Dovecot, ...). nullopt for programs no built-in matcher reads.
+std::optional<Server> server_for_program(std::string_view program);
 
-// "postfix" -> Server::Postfix, ...; None for anything else (including "auto").
-Server server_for_format(std::string_view format);
+// "postfix" -> Server::Postfix, ... (the format names are the reporters' names); nullopt for
+// anything else (including "auto").
+std::optional<Server> server_for_format(std::string_view format);
 
 // OpenSMTPD writes the client's address only on the session's "smtp connected" line; later lines
 // carry the session id. This table joins them. Fixed capacity, allocated once: 4-way set-associative,
@@ -67,7 +61,7 @@ struct MatchState {
 
 // True for a server whose matcher keeps state from line to line (MatchState), so its lines must be
 // matched in order by one decoder.
-inline bool matcher_keeps_state(Server server) {
+inline bool matcher_keeps_state(std::optional<Server> server) {
   return server == Server::OpenSmtpd;
 }
 

@@ -27,7 +27,7 @@ core::Time get_time(const std::uint8_t* p) {
   return core::from_micros(static_cast<std::int64_t>(get64(p)));
 }
 
-constexpr std::uint8_t kLastReporter = static_cast<std::uint8_t>(core::Reporter::Operator);
+constexpr std::uint8_t kLastReporter = static_cast<std::uint8_t>(core::kReporters.size() - 1);
 constexpr std::uint8_t kKnownFlags = 0x0f;
 
 }  // namespace

@@ -526,7 +526,8 @@ std::optional<std::string> SqliteStore::load_state(core::Time now, core::LoadedS
              const auto target = decode_prefix(column_text(s, 0), why);
              if (!target) return bad("bans", column_text(s, 0), why);
              const auto action = sqlite3_column_int64(s, 3);
-             if (action < 0 || action > 2) return bad("bans", column_text(s, 0), "unknown action");
+             if (action < 0 || action > static_cast<std::int64_t>(core::kLastRuleAction))
+               return bad("bans", column_text(s, 0), "unknown action");
              core::SavedBan b;
              b.info.target = *target;
              b.info.rule = std::string(column_text(s, 1));

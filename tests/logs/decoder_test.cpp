@@ -137,7 +137,7 @@ TEST(Dispatch, ProgramNames) {
   EXPECT_EQ(server_for_program("imapd-ssl"), Server::Courier);
   EXPECT_EQ(server_for_program("cyrus/imap"), Server::Cyrus);
   EXPECT_EQ(server_for_program("saslauthd"), Server::Saslauthd);
-  EXPECT_EQ(server_for_program("sshd"), Server::None);
+  EXPECT_EQ(server_for_program("sshd"), std::nullopt);
 }
 
 // A full set evicts its oldest session; the table never grows.
