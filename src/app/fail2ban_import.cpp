@@ -37,6 +37,9 @@ std::string shown(std::string_view text) {
 constexpr double kMaxWithin = 7 * 86400.0;
 constexpr double kMaxBan = 52 * 7 * 86400.0;
 constexpr long kMaxHits = 1000;
+// <tag> substitution stops growing a pattern past this (tags repeated in tags grow exponentially); the
+// unsubstituted tag left in it is then reported by the translation.
+constexpr std::size_t kMaxTaggedBytes = 1u << 16;
 
 bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -853,6 +856,7 @@ class Importer {
           i = j + 1;
           continue;
         }
+        if (text.size() + v->size() > kMaxTaggedBytes) return text;  // see kMaxTaggedBytes
         text.replace(i, j - i + 1, *v);
         changed = true;
       }

@@ -121,6 +121,24 @@ TEST(Fail2banIni, InterpolatesLikeFail2ban) {
   EXPECT_NE(first_message(problems).find("'%' must be followed by"), std::string::npos);
 }
 
+TEST(Fail2banIni, ExpansionIsBounded) {
+  // Each level repeats the one below 8 times: x9 would be 8^9 bytes. Refused, quickly.
+  std::string text = "[a]\nx0 = y\n";
+  for (int level = 1; level <= 9; ++level) {
+    text += "x" + std::to_string(level) + " = ";
+    for (int i = 0; i < 8; ++i) text += "%(x" + std::to_string(level - 1) + ")s";
+    text += "\n";
+  }
+  Document doc;
+  ASSERT_TRUE(parse(doc, text).empty());
+  std::vector<Problem> problems;
+  EXPECT_FALSE(doc.get("a", "x9", problems));
+  EXPECT_NE(first_message(problems).find("expands to more than"), std::string::npos)
+      << first_message(problems);
+  problems.clear();
+  EXPECT_EQ(doc.get("a", "x2", problems)->size(), 64u);
+}
+
 TEST(Fail2banIni, TimesAsFail2banWritesThem) {
   std::string error;
   int column = 0;
