@@ -1048,6 +1048,12 @@ class Importer {
              "backend = systemd without journalmatch: the whole journal is read");
         return;
       }
+      if (match->find("_SYSTEMD_UNIT=postfix.service") != std::string::npos) {
+        note(NoteKind::Approximate, name, where(name, "backend"),
+             "journalmatch _SYSTEMD_UNIT=postfix.service is carried as it is, but Debian's Postfix runs as "
+             "postfix@-.service, so it matches nothing there (in fail2ban too); strikeout's default reads "
+             "SYSLOG_IDENTIFIER=postfix/smtpd and postfix/submission/smtpd instead");
+      }
       // journalmatch: FIELD=value terms; '+' starts an alternative set of terms.
       std::vector<std::string> group;
       for (const auto& word : split_words(*match, " \t\n")) {

@@ -372,6 +372,25 @@ TEST(Fail2banImport, IncrementBecomesEscalation) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Fail2banImport, SystemdBackendReadsTheJournal) {
+  const auto dir = copy_of(kFixtures / "debian12", "systemd");
+  write(dir / "jail.local",
+        "[DEFAULT]\nbackend = systemd\n[postfix-sasl]\nenabled = true\n[dovecot]\nenabled = true\n");
+  const auto r = import_fail2ban(dir);
+  ASSERT_TRUE(r.errors.empty()) << format_problem(r.errors.front());
+  const auto c = load(r);
+  ASSERT_EQ(c.sources.size(), 2u) << r.toml;
+  EXPECT_EQ(std::get<config::JournaldSource>(c.sources[0].settings).matches,
+            std::vector<std::string>{"_SYSTEMD_UNIT=dovecot.service"});
+  EXPECT_EQ(c.sources[0].format, "dovecot");
+  EXPECT_EQ(std::get<config::JournaldSource>(c.sources[1].settings).matches,
+            std::vector<std::string>{"_SYSTEMD_UNIT=postfix.service"});
+  EXPECT_TRUE(has_note(r, "postfix-sasl", "postfix@-.service"));
+  ASSERT_EQ(c.policy.rules.size(), 1u);  // equal settings: one rule for both jails
+  EXPECT_EQ(c.policy.rules[0].name, "auth-failures");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Fail2banImport, CustomJailTranslatedWhereExactAndReportedElsewhere) {
   const auto r = import_fail2ban(kFixtures / "custom");
   ASSERT_TRUE(r.errors.empty()) << format_problem(r.errors.front());
