@@ -37,6 +37,9 @@ std::string shown(std::string_view text) {
 constexpr double kMaxWithin = 7 * 86400.0;
 constexpr double kMaxBan = 52 * 7 * 86400.0;
 constexpr long kMaxHits = 1000;
+// <tag> substitution stops growing a pattern past this (tags repeated in tags grow exponentially); the
+// unsubstituted tag left in it is then reported by the translation.
+constexpr std::size_t kMaxTaggedBytes = 1u << 16;
 
 bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
@@ -853,6 +856,7 @@ class Importer {
           i = j + 1;
           continue;
         }
+        if (text.size() + v->size() > kMaxTaggedBytes) return text;  // see kMaxTaggedBytes
         text.replace(i, j - i + 1, *v);
         changed = true;
       }
@@ -1043,6 +1047,12 @@ class Importer {
         note(NoteKind::Approximate, name, where(name, "backend"),
              "backend = systemd without journalmatch: the whole journal is read");
         return;
+      }
+      if (match->find("_SYSTEMD_UNIT=postfix.service") != std::string::npos) {
+        note(NoteKind::Approximate, name, where(name, "backend"),
+             "journalmatch _SYSTEMD_UNIT=postfix.service is carried as it is, but Debian's Postfix runs as "
+             "postfix@-.service, so it matches nothing there (in fail2ban too); strikeout's default reads "
+             "SYSLOG_IDENTIFIER=postfix/smtpd and postfix/submission/smtpd instead");
       }
       // journalmatch: FIELD=value terms; '+' starts an alternative set of terms.
       std::vector<std::string> group;

@@ -17,6 +17,9 @@ namespace {
 // configparser's MAX_INTERPOLATION_DEPTH.
 constexpr int kMaxDepth = 10;
 constexpr std::uintmax_t kMaxFileBytes = 4u << 20;
+// A value that expands past this is refused: references repeated at each of the 10 levels would
+// otherwise grow exponentially (configparser has no such bound; a real value is a few KiB).
+constexpr std::size_t kMaxExpandedBytes = 1u << 20;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
@@ -286,6 +289,11 @@ std::optional<std::string> Document::expand(std::string_view section_name, std::
       auto inner = expand(section_name, found->text, at, depth + 1, problems, overrides);
       if (!inner) return std::nullopt;
       out += *inner;
+    }
+    if (out.size() > kMaxExpandedBytes) {
+      problems.push_back(
+          make_problem(at, fmt::format("the value expands to more than {} bytes", kMaxExpandedBytes)));
+      return std::nullopt;
     }
   }
   return out;

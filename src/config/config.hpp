@@ -15,7 +15,7 @@
 #include "core/address.hpp"
 #include "core/policy.hpp"
 #include "core/time.hpp"
-#include "decoy/options.hpp"
+#include "core/decoy_settings.hpp"
 #include "logs/decoder.hpp"
 #include "logs/timezone.hpp"
 
@@ -150,7 +150,7 @@ struct Config {
   WireSettings wire;
   // [decoy], plus each [[rule]]'s decoy_mode and tarpit_from_offence (rule_modes, tarpit_from).
   // decoy.redirected_from is [protect] ports.
-  decoy::DecoyOptions decoy;
+  core::DecoySettings decoy;
   std::vector<WebhookSettings> webhooks;  // [[webhook]], in the order written
 
   // The source named `name`, or nullptr.

@@ -742,11 +742,9 @@ class Loader {
       no_effect(s, "decoy_mode",
                 "this rule sends nobody to the decoy; add tarpit_from_offence, or use action = \"tarpit\"");
     }
-    if (name) {
-      if (decoy_mode) config_.decoy.rule_modes[*name] = static_cast<decoy::Mode>(*decoy_mode);
-      if (tarpit_from && rule.action == core::RuleAction::Ban)
-        config_.decoy.tarpit_from[*name] = static_cast<std::uint32_t>(*tarpit_from);
-    }
+    if (decoy_mode) rule.tarpit_mode = static_cast<core::TarpitMode>(*decoy_mode);
+    if (tarpit_from && rule.action == core::RuleAction::Ban)
+      rule.tarpit_from_offence = static_cast<std::uint32_t>(*tarpit_from);
     if (rule.action == core::RuleAction::Notice) {
       const std::string why = "this rule's action is \"notice\", so it never bans";
       for (std::string_view k : {"ban", "ban_factor", "ban_max", "forget_after", "extend_on_retry",
@@ -1044,7 +1042,7 @@ class Loader {
 
   // [decoy]: the decoy SMTP server tarpitted sources are redirected to (docs/decoy.md).
   void decoy(Section& root) {
-    decoy::DecoyOptions& d = config_.decoy;
+    core::DecoySettings& d = config_.decoy;
     d.redirected_from = config_.ports;
     std::optional<Section> s = subsection(root, "decoy", "[decoy]");
     if (s) {
@@ -1058,7 +1056,7 @@ class Loader {
         }
       }
       if (auto mode = s->choice("mode", {"insult", "stutter", "decoy", "endless"}))
-        d.mode = static_cast<decoy::Mode>(*mode);
+        d.mode = static_cast<core::TarpitMode>(*mode);
       if (std::optional<std::string> host = s->text("hostname")) {
         const bool ok =
             !host->empty() && host->size() <= 253 && std::all_of(host->begin(), host->end(), [](char c) {
@@ -1078,7 +1076,7 @@ class Loader {
         d.max_connections = static_cast<std::uint32_t>(*n);
       if (auto n = s->integer("per_source", 1, 10'000'000)) d.per_source = static_cast<std::uint32_t>(*n);
       if (auto full = s->choice("when_full", {"close-oldest", "refuse"}))
-        d.when_full = *full == 0 ? decoy::WhenFull::CloseOldest : decoy::WhenFull::Refuse;
+        d.when_full = *full == 0 ? core::DecoyWhenFull::CloseOldest : core::DecoyWhenFull::Refuse;
       if (auto t = s->duration("idle_timeout", 1s, 24h)) d.idle_timeout = *t;
       if (auto t = s->duration("max_duration", 1s, 7 * 24h)) d.max_duration = *t;
       if (auto t = s->duration("reply_delay", 0s, 60s)) d.reply_delay = *t;
@@ -1111,10 +1109,12 @@ class Loader {
                    "rule " + quote(rule) + " sends sources to the decoy, but [decoy] enabled = false");
       }
     }
+    // The policy's tarpit choice (core::tarpit_choice) falls back on [decoy] mode; none when it is off.
+    config_.policy.decoy_mode = d.enabled ? std::optional(d.mode) : std::nullopt;
   }
 
   // insults = ["...", ...]: 1 to 64 lines of printable ASCII, each at most 200 characters.
-  void insults(const toml::node& node, decoy::DecoyOptions& d) {
+  void insults(const toml::node& node, core::DecoySettings& d) {
     const std::string path = "decoy.insults";
     const toml::array* array = node.as_array();
     if (array == nullptr || array->empty() || array->size() > 64) {

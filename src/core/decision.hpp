@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/address.hpp"
@@ -34,6 +35,9 @@ struct Decision {
   std::string reason;           // human text: "3 auth-failure within 20m", "campaign on user \"bob\""
   std::string sensor;           // the sensor of the triggering event
   Reporter reporter = Reporter::Custom;
+  // Ban: sent to the decoy (answered in this mode) instead of rejected; nullopt: rejected
+  // (core::tarpit_choice).
+  std::optional<TarpitMode> tarpit;
 };
 
 class DecisionSink {

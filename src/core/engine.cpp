@@ -513,6 +513,7 @@ Decision& Engine::Impl::fresh(DecisionKind kind, Time time, const Prefix& target
   d.reason.clear();
   d.sensor.clear();
   d.reporter = Reporter::Custom;
+  d.tarpit.reset();
   return d;
 }
 
@@ -609,6 +610,7 @@ bool Engine::Impl::start_ban(RuleState& rs, const Prefix& target, const Event& e
   d.threshold = rs.hits;
   d.until = b.info.until;
   d.offence = offence;
+  d.tarpit = tarpit_choice(policy, &r, r.action, offence);
   set_text(d.user, user.substr(0, detail::kMaxUsernameBytes));
   set_text(d.reason, b.info.reason);
   set_text(d.sensor, e.sensor);
@@ -655,6 +657,7 @@ void Engine::Impl::retag(BanState& ban, const Event& e, DecisionSink& sink) {
   d.threshold = rs.hits;
   d.until = until;
   d.offence = ban.info.offence;
+  d.tarpit = tarpit_choice(policy, &rs.rule, ban.info.action, ban.info.offence);
   d.extended = true;
   set_text(d.user, e.user.substr(0, detail::kMaxUsernameBytes));
   if (static_cast<std::size_t>(e.kind) < kEventKinds) {

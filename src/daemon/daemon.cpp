@@ -100,8 +100,10 @@ class Daemon::Impl final : public DaemonView {
   // The engine's policy: the configuration's plus the runtime allowlist, with the daemon's hash seed.
   core::Policy effective_policy(const config::Config& cfg) const;
   std::vector<core::Prefix> effective_allowlist(const config::Config& cfg) const;
+  // For bans known by their rule's name (restored, adopted): the engine's own tarpit choice.
   bool sends_to_decoy(const std::string& rule, core::RuleAction action, std::uint32_t offence) const {
-    return decoy::sends_to_decoy(cfg_->decoy, rule, action == core::RuleAction::Tarpit, offence);
+    return core::tarpit_choice(cfg_->policy, core::find_rule(cfg_->policy, rule), action, offence)
+        .has_value();
   }
   std::optional<config::Config> load_config();
   bool open_store();

@@ -22,8 +22,9 @@ Enforcer::~Enforcer() {
 }
 
 core::FirewallBan Enforcer::kernel_ban(const core::BanInfo& b) const {
-  // The same choice as when the ban was made: a rule's tarpit action, or an escalation step
-  // (tarpit_from_offence) that sends repeat offenders to the decoy.
+  // The same choice the engine made with the ban (core::tarpit_choice, carried on its decision): a
+  // rule's tarpit action, or an escalation step (tarpit_from_offence) that sends repeat offenders
+  // to the decoy.
   return core::FirewallBan{b.target, b.until, sends_to_decoy_(b.rule, b.action, b.offence)};
 }
 
@@ -32,8 +33,7 @@ void Enforcer::on_decision(const core::Decision& d) {
     case core::DecisionKind::Strike:
       break;
     case core::DecisionKind::Ban:
-      pending_bans_.push_back(
-          core::FirewallBan{d.target, d.until, sends_to_decoy_(d.rule, d.action, d.offence)});
+      pending_bans_.push_back(core::FirewallBan{d.target, d.until, d.tarpit.has_value()});
       break;
     case core::DecisionKind::Unban:
       pending_unbans_.push_back(d.target);

@@ -26,7 +26,8 @@ namespace strikeout::daemon {
 
 class Enforcer final : public core::DecisionSink {
  public:
-  // Whether a ban made by `rule` as its `offence`-th sends its target to the decoy.
+  // Whether a ban known only by its rule's name, made as its `offence`-th, sends its target to the
+  // decoy (bans put back at start; a decision carries the engine's choice itself).
   using SendsToDecoy = std::function<bool(const std::string& rule, core::RuleAction, std::uint32_t offence)>;
 
   Enforcer(core::Firewall& firewall, std::string table, const core::Clock& clock,

@@ -7,7 +7,9 @@ namespace strikeout::decoy {
 bool configuration_uses_decoy(const DecoyOptions& options, const core::Policy& policy) {
   if (!options.enabled) return false;
   for (const auto& rule : policy.rules) {
-    if (rule.action == core::RuleAction::Tarpit || options.tarpit_from.contains(rule.name)) return true;
+    if (rule.action == core::RuleAction::Tarpit ||
+        (rule.action == core::RuleAction::Ban && rule.tarpit_from_offence != 0))
+      return true;
   }
   return false;
 }
@@ -81,8 +83,9 @@ void DaemonLink::metrics(std::vector<metrics::ComponentMetric>& out) const {
 }
 
 void DaemonLink::on_decision(const core::Decision& d) {
-  if (d.kind != core::DecisionKind::Ban || !tarpit(supervisor_->options(), d)) return;
-  supervisor_->assign(d.target, mode_for_rule(supervisor_->options(), d.rule), d.until);
+  // The engine made the tarpit choice (core::tarpit_choice): the decision says whether and how.
+  if (d.kind != core::DecisionKind::Ban || !d.tarpit) return;
+  supervisor_->assign(d.target, *d.tarpit, d.until);
 }
 
 }  // namespace strikeout::decoy

@@ -23,14 +23,6 @@ namespace strikeout::decoy {
 // Whether any rule sends sources to the decoy (action "tarpit", or tarpit_from_offence).
 bool configuration_uses_decoy(const DecoyOptions& options, const core::Policy& policy);
 
-// The kernel flag of a ban (FirewallBan::tarpit): whether its source goes to the decoy.
-inline bool tarpit(const DecoyOptions& options, const core::Decision& d) {
-  return sends_to_decoy(options, d.rule, d.action == core::RuleAction::Tarpit, d.offence);
-}
-inline bool tarpit(const DecoyOptions& options, const core::BanInfo& b) {
-  return sends_to_decoy(options, b.rule, b.action == core::RuleAction::Tarpit, b.offence);
-}
-
 // Also one of the daemon's decision sinks: a ban that sends its target to the decoy tells the workers
 // which mode that source gets.
 class DaemonLink final : public core::DecisionSink {

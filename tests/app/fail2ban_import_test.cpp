@@ -121,6 +121,24 @@ TEST(Fail2banIni, InterpolatesLikeFail2ban) {
   EXPECT_NE(first_message(problems).find("'%' must be followed by"), std::string::npos);
 }
 
+TEST(Fail2banIni, ExpansionIsBounded) {
+  // Each level repeats the one below 8 times: x9 would be 8^9 bytes. Refused, quickly.
+  std::string text = "[a]\nx0 = y\n";
+  for (int level = 1; level <= 9; ++level) {
+    text += "x" + std::to_string(level) + " = ";
+    for (int i = 0; i < 8; ++i) text += "%(x" + std::to_string(level - 1) + ")s";
+    text += "\n";
+  }
+  Document doc;
+  ASSERT_TRUE(parse(doc, text).empty());
+  std::vector<Problem> problems;
+  EXPECT_FALSE(doc.get("a", "x9", problems));
+  EXPECT_NE(first_message(problems).find("expands to more than"), std::string::npos)
+      << first_message(problems);
+  problems.clear();
+  EXPECT_EQ(doc.get("a", "x2", problems)->size(), 64u);
+}
+
 TEST(Fail2banIni, TimesAsFail2banWritesThem) {
   std::string error;
   int column = 0;
@@ -351,6 +369,25 @@ TEST(Fail2banImport, IncrementBecomesEscalation) {
   EXPECT_EQ(sasl->ban_max, std::chrono::hours(48));
   EXPECT_EQ(sasl->forget_after, std::chrono::hours(24));
   EXPECT_TRUE(has_note(r, "postfix-sasl", "bantime.rndtime"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Fail2banImport, SystemdBackendReadsTheJournal) {
+  const auto dir = copy_of(kFixtures / "debian12", "systemd");
+  write(dir / "jail.local",
+        "[DEFAULT]\nbackend = systemd\n[postfix-sasl]\nenabled = true\n[dovecot]\nenabled = true\n");
+  const auto r = import_fail2ban(dir);
+  ASSERT_TRUE(r.errors.empty()) << format_problem(r.errors.front());
+  const auto c = load(r);
+  ASSERT_EQ(c.sources.size(), 2u) << r.toml;
+  EXPECT_EQ(std::get<config::JournaldSource>(c.sources[0].settings).matches,
+            std::vector<std::string>{"_SYSTEMD_UNIT=dovecot.service"});
+  EXPECT_EQ(c.sources[0].format, "dovecot");
+  EXPECT_EQ(std::get<config::JournaldSource>(c.sources[1].settings).matches,
+            std::vector<std::string>{"_SYSTEMD_UNIT=postfix.service"});
+  EXPECT_TRUE(has_note(r, "postfix-sasl", "postfix@-.service"));
+  ASSERT_EQ(c.policy.rules.size(), 1u);  // equal settings: one rule for both jails
+  EXPECT_EQ(c.policy.rules[0].name, "auth-failures");
   std::filesystem::remove_all(dir);
 }
 

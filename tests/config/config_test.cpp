@@ -186,17 +186,26 @@ tarpit_from_offence = 2
   ASSERT_EQ(c.policy.rules.size(), 2U);
   EXPECT_EQ(c.policy.rules[0].action, core::RuleAction::Tarpit);
   EXPECT_EQ(c.policy.rules[1].action, core::RuleAction::Ban);
-  const decoy::DecoyOptions& d = c.decoy;
+  const core::DecoySettings& d = c.decoy;
   EXPECT_TRUE(d.enabled);
   EXPECT_EQ(d.port, 2525);
-  EXPECT_EQ(d.mode, decoy::Mode::Decoy);
-  EXPECT_EQ(decoy::mode_for_rule(d, "to-the-decoy"), decoy::Mode::Insult);
-  EXPECT_EQ(decoy::mode_for_rule(d, "ban-then-decoy"), decoy::Mode::Decoy);
-  // "tarpit" rules always; "ban" rules from their tarpit_from_offence-th ban on.
-  EXPECT_TRUE(decoy::sends_to_decoy(d, "to-the-decoy", true, 1));
-  EXPECT_FALSE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 1));
-  EXPECT_TRUE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 2));
-  EXPECT_TRUE(decoy::sends_to_decoy(d, "ban-then-decoy", false, 3));
+  EXPECT_EQ(d.mode, core::TarpitMode::Decoy);
+  EXPECT_EQ(c.policy.decoy_mode, core::TarpitMode::Decoy);
+  const core::Rule* to_decoy = core::find_rule(c.policy, "to-the-decoy");
+  const core::Rule* ban_then = core::find_rule(c.policy, "ban-then-decoy");
+  ASSERT_TRUE(to_decoy != nullptr && ban_then != nullptr);
+  EXPECT_EQ(to_decoy->tarpit_mode, core::TarpitMode::Insult);
+  EXPECT_EQ(ban_then->tarpit_mode, std::nullopt);
+  EXPECT_EQ(ban_then->tarpit_from_offence, 2U);
+  // "tarpit" rules always, in their own mode; "ban" rules from their tarpit_from_offence-th ban on,
+  // in [decoy] mode.
+  const auto choice = [&](const core::Rule* r, std::uint32_t offence) {
+    return core::tarpit_choice(c.policy, r, r->action, offence);
+  };
+  EXPECT_EQ(choice(to_decoy, 1), core::TarpitMode::Insult);
+  EXPECT_EQ(choice(ban_then, 1), std::nullopt);
+  EXPECT_EQ(choice(ban_then, 2), core::TarpitMode::Decoy);
+  EXPECT_EQ(choice(ban_then, 3), core::TarpitMode::Decoy);
   EXPECT_EQ(d.insults.size(), 3U);
   EXPECT_EQ(d.max_connections, 100'000U);
   EXPECT_EQ(d.redirected_from, c.ports);
@@ -230,15 +239,15 @@ secret = "/srv/d/key"
 store_passwords = true
 passwords = "/srv/d/passwords.tsv"
 )");
-  const decoy::DecoyOptions& d = c.decoy;
+  const core::DecoySettings& d = c.decoy;
   EXPECT_EQ(d.port, 2626);
-  EXPECT_EQ(d.mode, decoy::Mode::Endless);
+  EXPECT_EQ(d.mode, core::TarpitMode::Endless);
   EXPECT_EQ(d.hostname, "mx1.example.org");
   EXPECT_EQ(d.insults, std::vector<std::string>{"Go away"});
   EXPECT_DOUBLE_EQ(d.success_probability, 0.25);
   EXPECT_EQ(d.max_connections, 200'000U);
   EXPECT_EQ(d.per_source, 10U);
-  EXPECT_EQ(d.when_full, decoy::WhenFull::Refuse);
+  EXPECT_EQ(d.when_full, core::DecoyWhenFull::Refuse);
   EXPECT_EQ(d.idle_timeout, 2min);
   EXPECT_EQ(d.max_duration, 30min);
   EXPECT_EQ(d.reply_delay, 500ms);

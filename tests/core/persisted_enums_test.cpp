@@ -62,6 +62,12 @@ TEST(PersistedEnums, RuleActionKeyKindAndDecisionKindArePinned) {
   EXPECT_EQ(value(DecisionKind::Strike), 0);
   EXPECT_EQ(value(DecisionKind::Ban), 1);
   EXPECT_EQ(value(DecisionKind::Unban), 2);
+  // The decoy's modes cross between its supervisor and its workers.
+  EXPECT_EQ(value(TarpitMode::Insult), 0);
+  EXPECT_EQ(value(TarpitMode::Stutter), 1);
+  EXPECT_EQ(value(TarpitMode::Decoy), 2);
+  EXPECT_EQ(value(TarpitMode::Endless), 3);
+  EXPECT_EQ(kLastTarpitMode, TarpitMode::Endless);
 }
 
 }  // namespace
