@@ -80,6 +80,13 @@ timezone = "UTC"
   }
 
   void start() {
+    daemon_ = make_daemon();
+    const auto started = daemon_->start();
+    ASSERT_TRUE(started) << started.error();
+  }
+
+  // A daemon on this test's configuration, fake firewall and clock; not started.
+  std::unique_ptr<Daemon> make_daemon() {
     DaemonOptions o;
     o.config_path = (dir_ / "strikeout.toml").string();
     o.config_path_given = true;
@@ -93,9 +100,7 @@ timezone = "UTC"
       firewall_ = fw.get();
       return std::unique_ptr<core::Firewall>(std::move(fw));
     };
-    daemon_ = std::make_unique<Daemon>(o, std::move(env));
-    const auto started = daemon_->start();
-    ASSERT_TRUE(started) << started.error();
+    return std::make_unique<Daemon>(o, std::move(env));
   }
 
   // A Postfix SASL failure of `address` at `t` (UTC, RFC 3164 as Postfix writes it).
@@ -333,22 +338,7 @@ url = "http://127.0.0.1:9/hook"
 secret_file = ")" + (dir_ / "missing.secret").string() +
                        R"("
 )");
-  DaemonOptions o;
-  o.config_path = (dir_ / "strikeout.toml").string();
-  o.config_path_given = true;
-  Environment env;
-  env.clock = &clock_;
-  env.process = false;
-  env.open_firewall = [this](const enforce::NftOptions& options,
-                             core::Time) -> core::Result<std::unique_ptr<core::Firewall>> {
-    auto fw = std::make_unique<core::FakeFirewall>(options.allowlist);
-    firewall_ = fw.get();
-    return std::unique_ptr<core::Firewall>(std::move(fw));
-  };
-  {
-    Daemon refused(o, std::move(env));
-    EXPECT_FALSE(refused.start());
-  }
+  EXPECT_FALSE(make_daemon()->start());
 
   write_config("");
   start();
