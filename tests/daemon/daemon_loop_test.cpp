@@ -332,22 +332,14 @@ queue = 4
 // A webhook whose secret file cannot be read stops the start (naming the webhook and the file), and
 // refuses a reload, leaving the running configuration as it was.
 TEST_F(DaemonLoopTest, AnUnreadableWebhookSecretRefusesStartAndReload) {
-  write_config("", R"(
-[[webhook]]
-url = "http://127.0.0.1:9/hook"
-secret_file = ")" + (dir_ / "missing.secret").string() +
-                       R"("
-)");
+  const std::string unreadable_secret = "\n[[webhook]]\nurl = \"http://127.0.0.1:9/hook\"\nsecret_file = \"" +
+                                        (dir_ / "missing.secret").string() + "\"\n";
+  write_config("", unreadable_secret);
   EXPECT_FALSE(make_daemon()->start());
 
   write_config("");
   start();
-  write_config("", R"(
-[[webhook]]
-url = "http://127.0.0.1:9/hook"
-secret_file = ")" + (dir_ / "missing.secret").string() +
-                       R"("
-)");
+  write_config("", unreadable_secret);
   const auto reloaded = command(control::Command::Reload);
   EXPECT_FALSE(reloaded.ok);
   EXPECT_NE(reloaded.error.find("missing.secret"), std::string::npos) << reloaded.error;
