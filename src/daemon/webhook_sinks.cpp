@@ -183,9 +183,13 @@ void WebhookSinks::on_decision(const core::Decision& d) {
       body = h.settings.slack ? webhook::slack_body(d, event_text(event))
                               : webhook::json_body(d, event_text(event));
     }
-    if (!h.sender->post(body)) {
-      // Counted; said at debug only: a dead endpoint under an attack would otherwise flood the log.
-      spdlog::debug("webhook {}: queue full, {} message dropped", h.settings.name, event_text(event));
+    if (!h.sender->post(body) && d.time - h.drop_warned >= std::chrono::minutes(1)) {
+      // Every drop is counted (status, strikeout_webhook_dropped_total); the log says it at most once a
+      // minute per webhook, so a dead endpoint under an attack cannot flood it.
+      h.drop_warned = d.time;
+      spdlog::warn(
+          "webhook {}: its endpoint is not keeping up; queue of {} full, messages dropped ({} so far)",
+          h.settings.name, h.settings.queue, h.sender->stats().dropped);
     }
   }
 }

@@ -56,6 +56,7 @@ class WebhookSinks final : public core::DecisionSink {
     config::WebhookSettings settings;
     std::string secret;
     std::unique_ptr<webhook::WebhookSender> sender;
+    core::Time drop_warned{};  // decision time of the last "queue full" warning (one a minute)
   };
   static core::Result<std::vector<Hook>> prepare(const std::vector<config::WebhookSettings>& hooks,
                                                  std::vector<Hook>* keep_from);
